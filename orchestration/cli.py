@@ -1,0 +1,101 @@
+"""`arrears`: the command line for people. Dagster's sensor and schedule are the other way in."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from orchestration.config import REPO_ROOT, Settings, load_settings
+
+
+def _generate(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.generator import GeneratorConfig, generate
+
+    out = Path(args.out) if args.out else settings.landing_dir
+    summary = generate(
+        GeneratorConfig(
+            customers=args.customers,
+            months=args.months,
+            seed=args.seed,
+            incidents=not args.no_incidents,
+            file_format=args.format,
+        ),
+        out,
+        ground_truth_path=Path(args.ground_truth) if args.ground_truth else None,
+    )
+    print(summary)
+    return 0
+
+
+def _build(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.pipeline import build, landing_is_empty
+
+    if args.generate_if_empty and landing_is_empty(settings):
+        from orchestration.generator import GeneratorConfig, generate
+
+        print(f"Landing folder {settings.landing_dir} is empty: generating the sample data.")
+        generate(GeneratorConfig(), settings.landing_dir)
+    ok = build(settings)
+    if ok:
+        print(f"Warehouse built: {settings.warehouse_path}")
+        print(f"Published for readers: {settings.published_path}")
+    return 0 if ok else 1
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    print("Arrears dashboard: http://localhost:8501", flush=True)
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboards" / "streamlit_app.py"),
+        "--server.port", str(args.port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    return subprocess.call(cmd, env=settings.subprocess_env())
+
+
+def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    settings.ensure_dirs()
+    _write_dagster_yaml(settings)
+    dg = Path(sys.executable).parent / "dg"
+    return subprocess.call([str(dg), "dev"], cwd=REPO_ROOT, env=settings.subprocess_env())
+
+
+def _write_dagster_yaml(settings: Settings) -> None:
+    from orchestration.pipeline import write_instance_config
+
+    write_instance_config(settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="arrears", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="Write a realistic sample billing history.")
+    gen.add_argument("--customers", type=int, default=2000)
+    gen.add_argument("--months", type=int, default=12)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--out", help="Landing folder to write (default: the configured one).")
+    gen.add_argument("--format", choices=["csv", "parquet", "jsonl"], default="parquet")
+    gen.add_argument("--no-incidents", action="store_true", help="Clean data: no incidents.")
+    gen.add_argument("--ground-truth", help="Where to write the incidents' ground truth.")
+    gen.set_defaults(func=_generate)
+
+    bld = sub.add_parser("build", help="Ingest, transform, check and publish, through Dagster.")
+    bld.add_argument("--generate-if-empty", action="store_true")
+    bld.set_defaults(func=_build)
+
+    srv = sub.add_parser("serve", help="Serve the dashboard on the published warehouse.")
+    srv.add_argument("--port", type=int, default=int(os.environ.get("ARREARS_PORT", 8501)))
+    srv.set_defaults(func=_serve)
+
+    dev = sub.add_parser("dev", help="The Dagster UI, sensor and schedule (dg dev).")
+    dev.set_defaults(func=_dev)
+
+    args = parser.parse_args(argv)
+    return args.func(args, load_settings())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,360 @@
+"""The billing data contract: the raw entities Arrears accepts in its landing folder.
+
+This module is the single source of truth for entity names, columns, types, keys and allowed
+values. The ingestion validates against it, the sample generator writes it, connectors map onto
+it, and `docs/data_contract.md` documents it (a test keeps the doc and this module in step).
+
+Landing layout: `<landing>/<entity>/<any name>.{csv,parquet,jsonl}` — one folder per entity, any
+number of files per drop. Every record has its id and an `updated_at`; the same id may arrive
+again later with a newer `updated_at` (an invoice open → paid): the newest version wins, all
+versions are kept as history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Timestamps outside this window are treated as corrupt (e.g. a 9999-12-31 placeholder).
+MIN_TIMESTAMP = datetime(2000, 1, 1)
+MAX_TIMESTAMP = datetime(2100, 1, 1)
+
+# Currencies the FX-rates seed (dbt_project/seeds/fx_rates.csv) can convert.
+CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CAD", "AUD", "JPY")
+
+FILE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+# Decline codes per DOMAIN.md. Codes outside these lists are kept as they come and classed
+# `unknown`: they are never a reason to reject a row.
+SOFT_DECLINE_CODES = (
+    "insufficient_funds", "processing_error", "issuer_not_available", "try_again_later",
+    "do_not_honor", "generic_decline", "card_velocity_exceeded", "reenter_transaction",
+)  # fmt: skip
+HARD_DECLINE_CODES = (
+    "expired_card", "incorrect_number", "invalid_account", "card_not_supported",
+    "restricted_card", "authentication_required", "incorrect_cvc", "invalid_cvc",
+    "transaction_not_allowed", "revocation_of_authorization", "revocation_of_all_authorizations",
+)  # fmt: skip
+FRAUD_DECLINE_CODES = (
+    "fraudulent", "stolen_card", "lost_card", "pickup_card", "merchant_blacklist",
+    "highest_risk_level",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB type of the column in raw.<entity>
+    description: str
+    required: bool = False
+    allowed: tuple[str, ...] | None = None  # closed value set; anything else is quarantined
+    references: str | None = None  # "<entity>.<column>"; checked when the parent is known
+    non_negative: bool = False
+    pii: bool = False  # masked in every analyst-facing model
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    key: str
+    description: str
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def _id(name: str, what: str) -> Column:
+    return Column(name, "VARCHAR", f"Unique id of the {what}.", required=True)
+
+
+def _ref(name: str, entity: str, required: bool = True) -> Column:
+    return Column(
+        name, "VARCHAR", f"Id of the {entity[:-1].replace('_', ' ')}.", required=required,
+        references=f"{entity}.{name}",
+    )  # fmt: skip
+
+
+def _amount(name: str, what: str, required: bool = True) -> Column:
+    return Column(
+        name, "DECIMAL(18,2)", f"{what}, in major units of `currency` (euros, not cents).",
+        required=required, non_negative=True,
+    )  # fmt: skip
+
+
+def _ts(name: str, what: str, required: bool = False) -> Column:
+    return Column(name, "TIMESTAMP", f"{what} (UTC).", required=required)
+
+
+_CURRENCY = Column(
+    "currency", "VARCHAR", "ISO 4217 currency code (upper case).", required=True,
+    allowed=CURRENCIES,
+)  # fmt: skip
+_UPDATED_AT = _ts("updated_at", "When this version of the record was produced", required=True)
+
+ENTITIES: tuple[Entity, ...] = (
+    Entity(
+        "customers", "customer_id", "People and companies that subscribe.",
+        (
+            _id("customer_id", "customer"),
+            Column("email", "VARCHAR", "Billing email address.", pii=True),
+            Column("name", "VARCHAR", "Customer or company name.", pii=True),
+            Column("country", "VARCHAR", "ISO 3166-1 alpha-2 billing country."),
+            Column(
+                "verification_status", "VARCHAR",
+                "Identity/solvency verification at sign-up.",
+                allowed=("verified", "unverified", "pending", "failed"),
+            ),
+            _ts("created_at", "Sign-up time", required=True),
+            _UPDATED_AT,
+        ),
+    ),
+    Entity(
+        "subscriptions", "subscription_id", "A customer's recurring plan.",
+        (
+            _id("subscription_id", "subscription"),
+            _ref("customer_id", "customers"),
+            Column("plan", "VARCHAR", "Plan name (e.g. starter, growth, business).", required=True),
+            Column(
+                "billing_interval", "VARCHAR", "How often the plan bills.", required=True,
+                allowed=("month", "year"),
+            ),
+            _amount("amount", "Price per billing interval"),
+            _CURRENCY,
+            Column(
+                "status", "VARCHAR", "Subscription state.", required=True,
+                allowed=("trialing", "active", "past_due", "unpaid", "canceled"),
+            ),
+            _ts("started_at", "Start of the subscription", required=True),
+            _ts("canceled_at", "Cancellation time, if cancelled"),
+            Column(
+                "cancel_reason", "VARCHAR",
+                "Why it was cancelled; `non_payment` is involuntary churn.",
+                allowed=("voluntary", "non_payment", "fraud", "other"),
+            ),
+            _UPDATED_AT,
+        ),
+    ),
+    Entity(
+        "invoices", "invoice_id", "What a customer owes for one billing period.",
+        (
+            _id("invoice_id", "invoice"),
+            _ref("subscription_id", "subscriptions"),
+            _ref("customer_id", "customers"),
+            _CURRENCY,
+            _amount("amount_due", "Amount billed"),
+            _amount("amount_paid", "Amount paid so far", required=False),
+            _ts("issued_at", "Issue time", required=True),
+            _ts("due_at", "Due date", required=True),
+            _ts("paid_at", "Time the invoice became fully paid"),
+            Column(
+                "status", "VARCHAR", "Invoice state.", required=True,
+                allowed=("draft", "open", "paid", "void", "uncollectible"),
+            ),
+            _ts("written_off_at", "Time the invoice was written off as uncollectible"),
+            Column(
+                "billing_reason", "VARCHAR", "Why the invoice was issued.",
+                allowed=("subscription_create", "subscription_cycle", "manual"),
+            ),
+            _UPDATED_AT,
+        ),
+    ),
+    Entity(
+        "payment_attempts", "attempt_id",
+        "Every charge attempt: scheduled, automatic retry, or customer-initiated. "
+        "Card verifications at sign-up have no invoice.",
+        (
+            _id("attempt_id", "payment attempt"),
+            _ref("invoice_id", "invoices", required=False),
+            _ref("customer_id", "customers"),
+            _ts("attempted_at", "Attempt time", required=True),
+            _amount("amount", "Amount attempted"),
+            _CURRENCY,
+            Column(
+                "payment_method", "VARCHAR", "Payment method type.", required=True,
+                allowed=("card", "sepa_debit", "bank_transfer", "wallet"),
+            ),
+            Column("card_brand", "VARCHAR", "Card network (visa, mastercard, amex, ...)."),
+            Column("card_country", "VARCHAR", "ISO-2 country of the card issuer."),
+            Column("card_bin", "VARCHAR", "First six digits of the card (issuer BIN)."),
+            Column(
+                "card_fingerprint", "VARCHAR",
+                "Stable token of the card number (never the number itself).",
+            ),
+            Column("processor", "VARCHAR", "Payment processor / acquirer.", required=True),
+            Column(
+                "outcome", "VARCHAR", "Result of the attempt.", required=True,
+                allowed=("succeeded", "failed"),
+            ),
+            Column(
+                "decline_code", "VARCHAR",
+                "Decline code of a failed attempt; unknown codes are kept and classed `unknown`.",
+            ),
+            Column("attempt_number", "INTEGER", "1 for the first attempt on an invoice, then 2, 3…"),
+            Column(
+                "trigger", "VARCHAR", "What started the attempt.",
+                allowed=(
+                    "scheduled", "automatic_retry", "customer_initiated", "payment_plan",
+                    "collections", "card_verification",
+                ),
+            ),
+            Column("used_3ds", "BOOLEAN", "Whether 3-D Secure authentication was performed."),
+            Column("ip_address", "VARCHAR", "Client IP for customer-present attempts.", pii=True),
+            Column("device_id", "VARCHAR", "Device fingerprint for customer-present attempts."),
+            _UPDATED_AT,
+        ),
+    ),
+    Entity(
+        "payment_method_updates", "update_id", "A customer changing the way they pay.",
+        (
+            _id("update_id", "payment-method update"),
+            _ref("customer_id", "customers"),
+            _ts("occurred_at", "When the customer changed the method", required=True),
+            Column(
+                "previous_method", "VARCHAR", "Method before the change.",
+                allowed=("card", "sepa_debit", "bank_transfer", "wallet"),
+            ),
+            Column(
+                "new_method", "VARCHAR", "Method after the change.", required=True,
+                allowed=("card", "sepa_debit", "bank_transfer", "wallet"),
+            ),
+            Column(
+                "reason", "VARCHAR", "Why the method changed.",
+                allowed=("expired_card", "customer_request", "after_decline", "dunning_link"),
+            ),
+            _UPDATED_AT,
+        ),
+    ),
+    Entity(
+        "dunning_messages", "message_id", "Reminders and notices sent to customers.",
+        (
+            _id("message_id", "message"),
+            _ref("customer_id", "customers"),
+            _ref("invoice_id", "invoices", required=False),
+            Column(
+                "channel", "VARCHAR", "Delivery channel.", required=True,
+                allowed=("email", "sms", "in_app", "phone"),
+            ),
+            Column(
+                "template", "VARCHAR",
+                "Message template (pre_due_reminder, payment_failed, retry_notice, final_notice, "
+                "plan_offer, ...).", required=True,
+            ),
+            _ts("sent_at", "Send time", required=True),
+            _ts("opened_at", "First open"),
+            _ts("clicked_at", "First click"),
+            _UPDATED_AT,
+        ),
+    ),
+    Entity(
+        "payment_plans", "payment_plan_id",
+        "Negotiated arrangements: instalment plans and due-date extensions.",
+        (
+            _id("payment_plan_id", "payment plan"),
+            _ref("customer_id", "customers"),
+            _ref("invoice_id", "invoices"),
+            Column(
+                "kind", "VARCHAR", "Instalments or a due-date extension.", required=True,
+                allowed=("instalments", "extension"),
+            ),
+            _ts("agreed_at", "When the customer accepted the plan", required=True),
+            _amount("total_amount", "Amount covered by the plan"),
+            _CURRENCY,
+            Column("instalment_count", "INTEGER", "Number of instalments (1 for an extension)."),
+            Column(
+                "status", "VARCHAR", "Plan state as reported by the billing system.",
+                required=True, allowed=("active", "completed", "broken", "cancelled"),
+            ),
+            _UPDATED_AT,
+        ),
+    ),
+    Entity(
+        "payment_plan_instalments", "instalment_id", "The scheduled parts of a payment plan.",
+        (
+            _id("instalment_id", "instalment"),
+            _ref("payment_plan_id", "payment_plans"),
+            Column("sequence", "INTEGER", "1-based position in the plan.", required=True),
+            _ts("due_at", "Instalment due date", required=True),
+            _amount("amount", "Instalment amount"),
+            _CURRENCY,
+            _ts("paid_at", "Payment time, if paid"),
+            _UPDATED_AT,
+        ),
+    ),
+    Entity(
+        "escalations", "escalation_id", "Hand-overs to collections, legal action, write-off.",
+        (
+            _id("escalation_id", "escalation"),
+            _ref("invoice_id", "invoices"),
+            _ref("customer_id", "customers"),
+            _ts("escalated_at", "Escalation time", required=True),
+            Column(
+                "stage", "VARCHAR", "Escalation stage.", required=True,
+                allowed=("collections_agency", "legal", "write_off"),
+            ),
+            Column("agency", "VARCHAR", "Collections agency or law firm, if any."),
+            _UPDATED_AT,
+        ),
+    ),
+    Entity(
+        "disputes", "dispute_id", "Chargebacks and issuer fraud reports on a payment.",
+        (
+            _id("dispute_id", "dispute"),
+            _ref("attempt_id", "payment_attempts"),
+            _ref("customer_id", "customers"),
+            _amount("amount", "Disputed amount"),
+            _CURRENCY,
+            Column(
+                "kind", "VARCHAR",
+                "`chargeback`, or `fraud_report` (issuer TC40/SAFE report, no money moved).",
+                required=True, allowed=("chargeback", "fraud_report"),
+            ),
+            Column(
+                "reason", "VARCHAR",
+                "Network reason (fraudulent, product_not_received, subscription_canceled, ...).",
+            ),
+            _ts("opened_at", "When the dispute was raised", required=True),
+            Column(
+                "status", "VARCHAR", "Dispute state.", required=True,
+                allowed=("needs_response", "under_review", "won", "lost", "closed"),
+            ),
+            _ts("closed_at", "When the dispute was decided"),
+            _UPDATED_AT,
+        ),
+    ),
+    Entity(
+        "refunds", "refund_id", "Money returned on a successful payment.",
+        (
+            _id("refund_id", "refund"),
+            _ref("attempt_id", "payment_attempts"),
+            _ref("customer_id", "customers"),
+            _amount("amount", "Refunded amount"),
+            _CURRENCY,
+            _ts("refunded_at", "Refund time", required=True),
+            Column(
+                "reason", "VARCHAR", "Why the money was returned.",
+                allowed=("requested_by_customer", "duplicate", "fraudulent", "other"),
+            ),
+            Column(
+                "status", "VARCHAR", "Refund state.", required=True,
+                allowed=("pending", "succeeded", "failed"),
+            ),
+            _UPDATED_AT,
+        ),
+    ),
+)
+
+ENTITY_BY_NAME = {e.name: e for e in ENTITIES}
+
+# Columns every raw.<entity> table carries besides the contract columns: where each row came
+# from. Together with `updated_at` they make every version traceable to a file and a row.
+LINEAGE_COLUMNS = (
+    Column("_source_file", "VARCHAR", "Landing file the row was read from.", required=True),
+    Column("_source_row", "BIGINT", "1-based data row (or JSON line) within that file.", required=True),
+    Column("_loaded_at", "TIMESTAMP", "When the row was loaded (UTC).", required=True),
+)
+

@@ -1,0 +1,115 @@
+"""One Dagster asset per raw entity: new landing files → `raw.<entity>` (see orchestration.ingest)."""
+
+
+import hashlib
+import json
+import time
+
+import dagster as dg
+
+from orchestration import ingest
+from orchestration.config import load_settings
+from orchestration.contract import ENTITIES, Entity
+
+WRITER_POOL = "duckdb_writer"  # every asset that writes the warehouse; limit 1 in dagster.yaml
+
+
+def raw_key(entity: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", entity])
+
+
+def _parents(entity: Entity) -> list[dg.AssetKey]:
+    """Referenced entities load first, so references can be checked against them."""
+    parents = {c.references.split(".")[0] for c in entity.columns if c.references}
+    return [raw_key(p) for p in sorted(parents) if p != entity.name]
+
+
+def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=raw_key(entity.name),
+        deps=_parents(entity),
+        group_name="ingestion",
+        kinds={"duckdb"},
+        pool=WRITER_POOL,
+        description=f"raw.{entity.name}: {entity.description} Every version kept, with lineage.",
+    )
+    def _load(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        settings = load_settings()
+        settings.ensure_dirs()
+        with ingest.connect(settings.warehouse_path) as con:
+            report = ingest.load_entity(
+                con, entity.name, settings.landing_dir, settings.rejected_dir
+            )
+            (total,) = con.execute(f"select count(*) from raw.{entity.name}").fetchone()
+        for f in report.files:
+            context.log.info(
+                f"{f.path.name}: {f.status} — read {f.rows_read}, loaded {f.rows_loaded}, "
+                f"quarantined {f.rows_quarantined}, already loaded {f.rows_already_loaded}"
+                + (f" ({'; '.join(f.notes)})" if f.notes else "")
+            )
+        for f in report.rejected:
+            context.log.error(
+                f"REJECTED {f.path.name}: {f.error}. Moved to {settings.rejected_dir / entity.name} "
+                "with an .error.txt report."
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "files_loaded": len([f for f in report.files if f.status == "loaded"]),
+                "files_rejected": dg.MetadataValue.json(
+                    {f.path.name: f.error for f in report.rejected}
+                ),
+                "rows_loaded": report.rows_loaded,
+                "rows_quarantined": report.rows_quarantined,
+                "released_from_quarantine": report.released_from_quarantine,
+                "total_versions": total,
+            }
+        )
+
+    return _load
+
+
+raw_assets = [_raw_asset(e) for e in ENTITIES]
+
+build_warehouse_job = dg.define_asset_job(
+    "build_warehouse",
+    selection=dg.AssetSelection.all(),
+    description="Ingest new landing files, rebuild the marts, check, alert and publish.",
+)
+
+
+@dg.sensor(job=build_warehouse_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+def landing_sensor(context: dg.SensorEvaluationContext):
+    """Start a build when files appear or change in the landing folder.
+
+    It only lists files (it never opens the warehouse, which a running build holds), and waits
+    until a file has not changed for a minute so a half-copied file is not picked up.
+    """
+    settings = load_settings()
+    seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
+    current, fresh = {}, False
+    now = time.time()
+    for entity in ENTITIES:
+        for path in ingest.discover_files(settings.landing_dir, entity.name):
+            stat = path.stat()
+            if now - stat.st_mtime < 60:
+                fresh = True  # still being written; look again next tick
+                continue
+            current[str(path)] = [stat.st_size, stat.st_mtime]
+    new = sorted(p for p, sig in current.items() if seen.get(p) != sig)
+    if not new:
+        return dg.SkipReason("no new landing files" + (" (some still being written)" if fresh else ""))
+    context.update_cursor(json.dumps(current))
+    yield dg.RunRequest(
+        run_key="landing-" + hashlib.sha256(json.dumps(new).encode()).hexdigest()[:16],
+        tags={"trigger": "landing_sensor", "new_files": str(len(new))},
+    )
+
+
+daily_rebuild = dg.ScheduleDefinition(
+    name="daily_rebuild",
+    job=build_warehouse_job,
+    cron_schedule="0 5 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Rebuild every morning so ageing, recovery windows and alerts move with time.",
+)

@@ -1,0 +1,30 @@
+"""The last asset of every build: publish the read-only copy for dashboards and analysts."""
+
+
+import dagster as dg
+
+from orchestration.config import load_settings
+from orchestration.contract import ENTITIES
+from orchestration.defs.ingestion.assets import WRITER_POOL, raw_key
+from orchestration.publish import publish
+
+
+@dg.asset(
+    key="published_warehouse",
+    deps=[raw_key(e.name) for e in ENTITIES],
+    group_name="publish",
+    kinds={"duckdb"},
+    pool=WRITER_POOL,
+    description="Read-only copy of the marts, quality and alert tables, swapped in atomically.",
+)
+def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    settings = load_settings()
+    counts = publish(settings.warehouse_path, settings.published_path)
+    context.log.info(f"Published {len(counts)} tables to {settings.published_path}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": str(settings.published_path),
+            "tables": len(counts),
+            "row_counts": dg.MetadataValue.json(counts),
+        }
+    )

@@ -1,0 +1,690 @@
+"""Loading landing files into `raw.<entity>`: validate every row, quarantine the bad ones.
+
+Each file is loaded in one DuckDB transaction (all its good rows, its quarantined rows and its
+manifest entry commit together, or nothing does), so a crash mid-file leaves no trace and the
+next run loads it whole. The manifest keys files by content checksum: the same bytes are never
+loaded twice, whatever the file is called.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from orchestration.contract import ENTITIES, LINEAGE_COLUMNS, Entity
+
+MANIFEST_DDL = """
+create table if not exists raw._load_manifest (
+    file_path varchar not null,
+    entity varchar not null,
+    sha256 varchar not null,
+    size_bytes bigint not null,
+    rows_read bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    rows_already_loaded bigint not null, -- versions identical to ones from an earlier file
+    status varchar not null,          -- loaded | empty | rejected
+    error varchar,                    -- why rejected, or notes (encoding, ignored columns)
+    loaded_at timestamp not null,
+    primary key (entity, sha256)
+)"""
+
+QUARANTINE_DDL = """
+create table if not exists raw._quarantine (
+    entity varchar not null,
+    source_file varchar not null,
+    source_row bigint,
+    reason varchar not null,
+    reason_code varchar not null,     -- invalid | unknown_reference (retried on every load)
+    record json,
+    quarantined_at timestamp not null,
+    replayed_at timestamp
+)"""
+
+
+def raw_table_ddl(entity: Entity) -> str:
+    cols = ",\n    ".join(f"{c.name} {c.type}" for c in (*entity.columns, *LINEAGE_COLUMNS))
+    return f"create table if not exists raw.{entity.name} (\n    {cols}\n)"
+
+
+def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    for entity in ENTITIES:
+        con.execute(raw_table_ddl(entity))
+    con.execute(MANIFEST_DDL)
+    con.execute(QUARANTINE_DDL)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading a landing file into a staging table of text columns, one row per data row.
+# --------------------------------------------------------------------------------------------
+
+import codecs  # noqa: E402
+import csv  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import shutil  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pyarrow as pa  # noqa: E402
+
+from orchestration.contract import (  # noqa: E402
+    ENTITY_BY_NAME,
+    FILE_FORMATS,
+    MAX_TIMESTAMP,
+    MIN_TIMESTAMP,
+    Column,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 200_000  # rows per batch handed from Python readers to DuckDB; bounds memory
+STAGE = "_stage"  # per-connection temp table holding one file's rows as text
+EXCERPT = 60  # characters of an offending value quoted in a quarantine reason
+
+
+class UnreadableFile(Exception):
+    """The file as a whole cannot be parsed; it is set aside with this message."""
+
+
+@dataclass
+class FileLoadResult:
+    path: Path
+    entity: str
+    status: str  # loaded | rejected | empty | skipped (already loaded)
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_already_loaded: int = 0  # versions identical to ones loaded from an earlier file
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the bytes decode as such, else Windows-1252/Latin-1."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        path.read_bytes().decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"  # decodes any byte string
+
+
+def _normalise(name: str) -> str:
+    return name.strip().strip('"').lstrip("\ufeff").strip().lower().replace(" ", "_")
+
+
+def _map_header(entity: Entity, header: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Contract column → position in the file (case/space-insensitive), and the ignored extras."""
+    wanted = set(entity.column_names)
+    positions: dict[str, int] = {}
+    extras = []
+    for i, raw_name in enumerate(header):
+        name = _normalise(raw_name)
+        if name in wanted and name not in positions:
+            positions[name] = i
+        else:
+            extras.append(raw_name)
+    return positions, extras
+
+
+def _check_required_columns(entity: Entity, present: set[str]) -> list[str]:
+    """Raise when a required column is absent (every row would fail); return absent optionals."""
+    missing_required = [c.name for c in entity.columns if c.required and c.name not in present]
+    if missing_required:
+        raise UnreadableFile(
+            f"missing required column(s) {', '.join(missing_required)}; "
+            f"the {entity.name} contract needs: {', '.join(entity.column_names)}"
+        )
+    return [c for c in entity.column_names if c not in present]
+
+
+def _sniff_delimiter(header_line: str, entity: Entity) -> str:
+    """The delimiter that splits the header into the most contract column names."""
+    names = set(entity.column_names)
+    best, best_hits = ",", -1
+    for delim in (",", ";", "\t", "|"):
+        hits = sum(_normalise(part) in names for part in header_line.split(delim))
+        if hits > best_hits:
+            best, best_hits = delim, hits
+    return best
+
+
+def _csv_batches(path: Path, entity: Entity, result: FileLoadResult) -> Iterator[pa.Table]:
+    encoding = _detect_encoding(path)
+    if encoding != "utf-8-sig":
+        result.notes.append(f"read as {encoding} (not valid UTF-8)")
+    with path.open("r", encoding=encoding, newline="") as fh:
+        header_line = fh.readline()
+        if not header_line.strip():
+            raise UnreadableFile("no header line")
+        delimiter = _sniff_delimiter(header_line, entity)
+        if delimiter != ",":
+            result.notes.append(f"delimiter {delimiter!r}")
+        fh.seek(0)
+        reader = csv.reader(fh, delimiter=delimiter, strict=False)
+        try:
+            header = next(reader)
+        except csv.Error as exc:
+            raise UnreadableFile(f"header is not valid CSV: {exc}") from exc
+        positions, extras = _map_header(entity, header)
+        missing = _check_required_columns(entity, set(positions))
+        _note_columns(result, extras, missing)
+        yield from _rows_to_batches(_csv_records(reader, header, positions, path), entity)
+
+
+def _csv_records(reader, header, positions, path) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(data row number, {column: text}, problem) for every data row of the file."""
+    row_no = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. NUL byte, unterminated quote at EOF
+            row_no += 1
+            yield row_no, None, f"unreadable CSV row: {exc}"
+            continue
+        row_no += 1
+        if not fields or fields == [""]:
+            row_no -= 1  # blank lines are not data rows
+            continue
+        if fields == header:
+            yield row_no, None, "repeated header line"
+            continue
+        if len(fields) != len(header):
+            yield (
+                row_no,
+                dict(zip(header, fields, strict=False)),
+                f"expected {len(header)} fields, found {len(fields)}",
+            )
+            continue
+        yield row_no, {col: fields[i] for col, i in positions.items()}, None
+
+
+def _jsonl_batches(path: Path, entity: Entity, result: FileLoadResult) -> Iterator[pa.Table]:
+    encoding = _detect_encoding(path)
+    if encoding != "utf-8-sig":
+        result.notes.append(f"read as {encoding} (not valid UTF-8)")
+    seen: set[str] = set()
+
+    def records() -> Iterator[tuple[int, dict | None, str | None]]:
+        with path.open("r", encoding=encoding) as fh:
+            row_no = 0
+            for line in fh:
+                if not line.strip():
+                    continue
+                row_no += 1
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    yield row_no, {"_line": line[:1000]}, f"invalid JSON: {exc.msg}"
+                    continue
+                if not isinstance(obj, dict):
+                    yield row_no, {"_line": line[:1000]}, "JSON line is not an object"
+                    continue
+                normalised = {_normalise(k): v for k, v in obj.items()}
+                seen.update(normalised)
+                yield row_no, {c: _json_text(normalised.get(c)) for c in entity.column_names}, None
+
+    yield from _rows_to_batches(records(), entity)
+    if seen:
+        extras = sorted(seen - set(entity.column_names))
+        missing = [c for c in entity.column_names if c not in seen]
+        _note_columns(result, extras, missing)
+        if any(entity.column(c).required for c in missing):
+            # Rows were staged already; their per-row validation reports the missing values.
+            result.notes.append("required column(s) absent from every line")
+
+
+def _json_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def _note_columns(result: FileLoadResult, extras: list[str], missing: list[str]) -> None:
+    if extras:
+        result.notes.append(f"ignored column(s) not in the contract: {', '.join(extras)}")
+    if missing:
+        result.notes.append(f"optional column(s) absent, loaded as null: {', '.join(missing)}")
+
+
+def _rows_to_batches(records, entity: Entity) -> Iterator[pa.Table]:
+    names = entity.column_names
+    buf: dict[str, list] = {"_source_row": [], "_problem": [], "_raw": []}
+    buf.update({c: [] for c in names})
+
+    def flush() -> pa.Table:
+        table = pa.table(
+            {
+                "_source_row": pa.array(buf["_source_row"], pa.int64()),
+                "_problem": pa.array(buf["_problem"], pa.string()),
+                "_raw": pa.array(buf["_raw"], pa.string()),
+                **{c: pa.array(buf[c], pa.string()) for c in names},
+            }
+        )
+        for values in buf.values():
+            values.clear()
+        return table
+
+    for row_no, values, problem in records:
+        buf["_source_row"].append(row_no)
+        buf["_problem"].append(problem)
+        if problem is not None:
+            buf["_raw"].append(json.dumps(values, ensure_ascii=False) if values else None)
+            for c in names:
+                buf[c].append(None)
+        else:
+            buf["_raw"].append(None)
+            for c in names:
+                buf[c].append(values.get(c))
+        if len(buf["_source_row"]) >= BATCH_ROWS:
+            yield flush()
+    if buf["_source_row"]:
+        yield flush()
+
+
+def _stage_parquet(con, path: Path, source_file: str, entity: Entity, result) -> None:
+    try:
+        described = con.execute("select name from parquet_schema(?)", [str(path)]).fetchall()
+    except duckdb.Error as exc:
+        raise UnreadableFile(f"not a readable Parquet file: {_first_line(exc)}") from exc
+    columns = [name for (name,) in described[1:]]  # first entry is the schema root
+    positions, extras = _map_header(entity, columns)
+    missing = _check_required_columns(entity, set(positions))
+    _note_columns(result, extras, missing)
+    select = ", ".join(
+        f'cast("{columns[positions[c]]}" as varchar) as {c}' if c in positions else f"null::varchar as {c}"
+        for c in entity.column_names
+    )
+    try:
+        con.execute(
+            f"""create or replace temp table {STAGE} as
+            select ?::varchar as _source_file, file_row_number + 1 as _source_row,
+                   null::varchar as _problem,
+                   null::varchar as _raw, {select}
+            from read_parquet(?, file_row_number = true)""",
+            [source_file, str(path)],
+        )
+    except duckdb.Error as exc:
+        raise UnreadableFile(f"Parquet file could not be read: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:300]
+
+
+def stage_file(con, path: Path, source_file: str, entity: Entity, result) -> None:
+    """Fill the temp table `_stage` with the file's rows as text, one row per data row."""
+    kind = FILE_FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise UnreadableFile(
+            f"unsupported file type {path.suffix!r}; accepted: {', '.join(sorted(FILE_FORMATS))}"
+        )
+    if kind == "parquet":
+        _stage_parquet(con, path, source_file, entity, result)
+        return
+    cols = ", ".join(f"{c} varchar" for c in entity.column_names)
+    con.execute(
+        f"create or replace temp table {STAGE} "
+        f"(_source_file varchar, _source_row bigint, _problem varchar, _raw varchar, {cols})"
+    )
+    batches = _csv_batches if kind == "csv" else _jsonl_batches
+    try:
+        for batch in batches(path, entity, result):
+            con.register("_batch", batch)
+            con.execute(f"insert into {STAGE} select ?, * from _batch", [source_file])
+            con.unregister("_batch")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"cannot decode text: {exc}") from exc
+
+
+# --------------------------------------------------------------------------------------------
+# Validating staged rows against the contract, and writing raw + quarantine + manifest.
+# --------------------------------------------------------------------------------------------
+
+
+def _text(col: str) -> str:
+    return f"nullif(trim({col}), '')"
+
+
+def _typed(column: Column) -> str:
+    text = _text(column.name)
+    if column.name == "currency":
+        return f"upper({text})"
+    if column.allowed:
+        return f"lower({text})"
+    if column.type == "VARCHAR":
+        return text
+    if column.type == "TIMESTAMP":
+        return f"(try_cast({text} as timestamptz) at time zone 'UTC')"
+    return f"try_cast({text} as {column.type})"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _row_reasons(column: Column) -> list[str]:
+    """SQL expressions yielding a reason text (or null) for one column of a staged row."""
+    name, text, typed = column.name, _text(column.name), f"t_{column.name}"
+    excerpt = f"left({name}, {EXCERPT})"
+    reasons = []
+    if column.required:
+        reasons.append(f"case when {text} is null then 'missing {name}' end")
+    if column.type != "VARCHAR":
+        reasons.append(
+            f"case when {text} is not null and {typed} is null then "
+            f"'unparseable {name} (expected {column.type.lower()}): ''' || {excerpt} || '''' end"
+        )
+    if column.non_negative:
+        reasons.append(f"case when {typed} < 0 then 'negative {name}: ' || {typed} end")
+    if column.allowed:
+        allowed = ", ".join(_quote(v) for v in column.allowed)
+        reasons.append(
+            f"case when {typed} not in ({allowed}) then 'unknown {name} ''' || {excerpt} "
+            f"|| ''' (allowed: {', '.join(column.allowed)})' end"
+        )
+    if column.type == "TIMESTAMP":
+        reasons.append(
+            f"case when {typed} < timestamp '{MIN_TIMESTAMP:%Y-%m-%d}' "
+            f"or {typed} >= timestamp '{MAX_TIMESTAMP:%Y-%m-%d}' then "
+            f"'{name} out of range [{MIN_TIMESTAMP:%Y}, {MAX_TIMESTAMP:%Y}): ' || {typed} end"
+        )
+    return reasons
+
+
+def _reference_reasons(entity: Entity) -> list[str]:
+    reasons = []
+    for column in entity.columns:
+        if not column.references:
+            continue
+        parent, parent_key = column.references.split(".")
+        reasons.append(
+            f"case when t_{column.name} is not null and t_{column.name} not in "
+            f"(select {parent_key} from raw.{parent}) then "
+            f"'unknown {column.name} ''' || left(t_{column.name}, {EXCERPT}) || "
+            f"''' (no such {parent[:-1].replace('_', ' ')})' end"
+        )
+    return reasons
+
+
+def _check_staged(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Build temp table `_checked`: typed values, row problems, reference problems, raw record."""
+    typed = ", ".join(f"{_typed(c)} as t_{c.name}" for c in entity.columns)
+    row_reasons = [r for c in entity.columns for r in _row_reasons(c)]
+    ref_reasons = _reference_reasons(entity) or ["null::varchar"]
+    record = ", ".join(f"{_quote(c)}: {c}" for c in entity.column_names)
+    key, ts = f"t_{entity.key}", "t_updated_at"
+    con.execute(
+        f"""
+        create or replace temp table _typed as
+        select *, coalesce(_raw::json, to_json({{{record}}})) as _record, {typed}
+        from {STAGE}"""
+    )
+    con.execute(
+        f"""
+        create or replace temp table _checked as
+        with reasons as (
+            select *,
+                -- A structurally broken row (wrong field count, bad JSON) has one reason only.
+                case when _problem is not null then [_problem] else
+                    list_filter([{", ".join(row_reasons)}], lambda x: x is not null)
+                end as row_reasons,
+                list_filter([{", ".join(ref_reasons)}], lambda x: x is not null) as ref_reasons
+            from _typed
+        )
+        select *,
+            -- The same version twice in one file is ambiguous: keep the first, flag the rest.
+            case when len(row_reasons) = 0 and row_number() over (
+                    partition by {key}, {ts}, len(row_reasons) = 0 order by _source_row) > 1
+                then 'duplicate of an earlier row with the same {entity.key} and updated_at'
+            end as duplicate_reason
+        from reasons"""
+    )
+
+
+def _insert_good_rows(con: duckdb.DuckDBPyConnection, entity: Entity, loaded_at: datetime) -> tuple[int, int]:
+    """Insert valid rows not already in raw (same key + updated_at). Returns (loaded, skipped)."""
+    cols = ", ".join(entity.column_names)
+    typed_cols = ", ".join(f"t_{c}" for c in entity.column_names)
+    key = entity.key
+    con.execute(
+        f"""create or replace temp table _good as
+        select * from _checked
+        where len(row_reasons) = 0 and len(ref_reasons) = 0 and duplicate_reason is null"""
+    )
+    (good,) = con.execute("select count(*) from _good").fetchone()
+    (loaded,) = con.execute(
+        f"""insert into raw.{entity.name} ({cols}, _source_file, _source_row, _loaded_at)
+        select {typed_cols}, _source_file, _source_row, ?::timestamp
+        from _good g
+        where not exists (
+            select 1 from raw.{entity.name} r
+            where r.{key} = g.t_{key} and r.updated_at = g.t_updated_at
+        )""",
+        [loaded_at],
+    ).fetchone()
+    return loaded, good - loaded
+
+
+def _insert_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, loaded_at: datetime) -> int:
+    (count,) = con.execute(
+        f"""insert into raw._quarantine
+        select {_quote(entity.name)}, _source_file, _source_row,
+            array_to_string(list_concat(row_reasons, ref_reasons,
+                case when duplicate_reason is null then [] else [duplicate_reason] end), '; '),
+            case when len(row_reasons) = 0 and duplicate_reason is null
+                then 'unknown_reference' else 'invalid' end,
+            _record, ?::timestamp, null
+        from _checked
+        where len(row_reasons) > 0 or len(ref_reasons) > 0 or duplicate_reason is not null""",
+        [loaded_at],
+    ).fetchone()
+    return count
+
+
+# --------------------------------------------------------------------------------------------
+# Files → raw: discovery, one transaction per file, set-aside of unreadable files.
+# --------------------------------------------------------------------------------------------
+
+
+def connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to the pipeline's warehouse, reading naive timestamps as UTC."""
+    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse_path))
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def discover_files(landing_dir: Path, entity: str) -> list[Path]:
+    """Landing files of one entity, oldest first. Hidden and partial (`.tmp`, `.part`) files are
+    skipped: a writer may still be copying them."""
+    folder = landing_dir / entity
+    if not folder.is_dir():
+        return []
+    files = [
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and not p.name.startswith((".", "_", "~"))
+        and p.suffix.lower() not in (".tmp", ".part", ".crdownload")
+    ]
+    return sorted(files, key=lambda p: (p.stat().st_mtime, str(p)))
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    entity_name: str,
+    path: Path,
+    landing_dir: Path,
+    rejected_dir: Path,
+) -> FileLoadResult:
+    """Load one landing file atomically. Already-loaded content is skipped by checksum."""
+    entity = ENTITY_BY_NAME[entity_name]
+    result = FileLoadResult(path=path, entity=entity_name, status="loaded")
+    source_file = str(path.relative_to(landing_dir)) if path.is_relative_to(landing_dir) else str(path)
+    sha = file_sha256(path)
+    size = path.stat().st_size
+    seen = con.execute(
+        "select status from raw._load_manifest where entity = ? and sha256 = ?", [entity_name, sha]
+    ).fetchone()
+    if seen:
+        result.status = "skipped"
+        if seen[0] == "rejected" and path.exists():
+            _set_aside(path, landing_dir, rejected_dir, None)
+        return result
+
+    loaded_at = _now()
+    con.execute("begin transaction")
+    try:
+        if size == 0:
+            result.status = "empty"
+        else:
+            stage_file(con, path, source_file, entity, result)
+            (result.rows_read,) = con.execute(f"select count(*) from {STAGE}").fetchone()
+            _check_staged(con, entity)
+            result.rows_loaded, result.rows_already_loaded = _insert_good_rows(con, entity, loaded_at)
+            result.rows_quarantined = _insert_quarantine(con, entity, loaded_at)
+    except UnreadableFile as exc:
+        con.execute("rollback")
+        con.execute("begin transaction")
+        result.status, result.error = "rejected", str(exc)
+        result.rows_read = result.rows_loaded = result.rows_quarantined = 0
+    except Exception:
+        con.execute("rollback")
+        raise
+    con.execute(
+        "insert into raw._load_manifest values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            source_file, entity_name, sha, size, result.rows_read, result.rows_loaded,
+            result.rows_quarantined, result.rows_already_loaded, result.status,
+            result.error if result.status == "rejected" else ("; ".join(result.notes) or None),
+            loaded_at,
+        ],
+    )  # fmt: skip
+    con.execute("commit")
+    if result.status == "rejected":
+        _set_aside(path, landing_dir, rejected_dir, result.error)
+    return result
+
+
+def _set_aside(path: Path, landing_dir: Path, rejected_dir: Path, error: str | None) -> None:
+    """Move an unreadable file out of the landing folder, with a report beside it."""
+    relative = path.relative_to(landing_dir) if path.is_relative_to(landing_dir) else Path(path.name)
+    target = rejected_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if error is not None:
+        target.with_name(target.name + ".error.txt").write_text(
+            f"file: {relative}\nrejected at: {_now():%Y-%m-%d %H:%M:%S} UTC\nreason: {error}\n"
+            "Fix the file and drop it into the landing folder again; "
+            "its new content will be loaded.\n"
+        )
+    shutil.move(str(path), target)
+
+
+def retry_unknown_references(con: duckdb.DuckDBPyConnection, entity_name: str) -> int:
+    """Re-check quarantined rows whose only fault was a reference to a record not yet loaded.
+
+    Files arrive in any order (invoices before their customer): once the parent is loaded,
+    the child loads as if it had arrived in order. Returns the number of rows released.
+    """
+    entity = ENTITY_BY_NAME[entity_name]
+    (pending,) = con.execute(
+        "select count(*) from raw._quarantine where entity = ? and reason_code = 'unknown_reference'"
+        " and replayed_at is null",
+        [entity_name],
+    ).fetchone()
+    if not pending:
+        return 0
+    cols = ", ".join(f"json_extract_string(record, '$.{c}') as {c}" for c in entity.column_names)
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"""create or replace temp table {STAGE} as
+            select source_file as _source_file, source_row as _source_row, null::varchar as _problem,
+                   null::varchar as _raw, {cols}
+            from raw._quarantine
+            where entity = ? and reason_code = 'unknown_reference' and replayed_at is null""",
+            [entity_name],
+        )
+        _check_staged(con, entity)
+        loaded, _ = _insert_good_rows(con, entity, _now())
+        con.execute(
+            """update raw._quarantine q set replayed_at = ?
+            from _good g
+            where q.entity = ? and q.source_file = g._source_file and q.source_row = g._source_row
+              and q.replayed_at is null""",
+            [_now(), entity_name],
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return loaded
+
+
+@dataclass
+class EntityLoadReport:
+    entity: str
+    files: list[FileLoadResult]
+    released_from_quarantine: int
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files) + self.released_from_quarantine
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def rejected(self) -> list[FileLoadResult]:
+        return [f for f in self.files if f.status == "rejected"]
+
+
+def load_entity(
+    con: duckdb.DuckDBPyConnection, entity_name: str, landing_dir: Path, rejected_dir: Path
+) -> EntityLoadReport:
+    create_raw_schema(con)
+    results = []
+    for path in discover_files(landing_dir, entity_name):
+        result = load_file(con, entity_name, path, landing_dir, rejected_dir)
+        if result.status != "skipped":
+            log.info(
+                "%s %s: %s — read %d, loaded %d, quarantined %d, already loaded %d%s",
+                entity_name, result.path.name, result.status, result.rows_read,
+                result.rows_loaded, result.rows_quarantined, result.rows_already_loaded,
+                f" — {result.error}" if result.error else "",
+            )  # fmt: skip
+        results.append(result)
+    released = retry_unknown_references(con, entity_name)
+    return EntityLoadReport(entity_name, [r for r in results if r.status != "skipped"], released)

@@ -318,7 +318,9 @@ def _stage_parquet(con, path: Path, source_file: str, entity: Entity, result) ->
     missing = _check_required_columns(entity, set(positions))
     _note_columns(result, extras, missing)
     select = ", ".join(
-        f'cast("{columns[positions[c]]}" as varchar) as {c}' if c in positions else f"null::varchar as {c}"
+        f'cast("{columns[positions[c]]}" as varchar) as {c}'
+        if c in positions
+        else f"null::varchar as {c}"
         for c in entity.column_names
     )
     try:
@@ -468,13 +470,15 @@ def _check_staged(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     )
 
 
-def _insert_good_rows(con: duckdb.DuckDBPyConnection, entity: Entity, loaded_at: datetime) -> tuple[int, int]:
+def _insert_good_rows(
+    con: duckdb.DuckDBPyConnection, entity: Entity, loaded_at: datetime
+) -> tuple[int, int]:
     """Insert valid rows not already in raw (same key + updated_at). Returns (loaded, skipped)."""
     cols = ", ".join(entity.column_names)
     typed_cols = ", ".join(f"t_{c}" for c in entity.column_names)
     key = entity.key
     con.execute(
-        f"""create or replace temp table _good as
+        """create or replace temp table _good as
         select * from _checked
         where len(row_reasons) = 0 and len(ref_reasons) = 0 and duplicate_reason is null"""
     )
@@ -551,7 +555,9 @@ def load_file(
     """Load one landing file atomically. Already-loaded content is skipped by checksum."""
     entity = ENTITY_BY_NAME[entity_name]
     result = FileLoadResult(path=path, entity=entity_name, status="loaded")
-    source_file = str(path.relative_to(landing_dir)) if path.is_relative_to(landing_dir) else str(path)
+    source_file = (
+        str(path.relative_to(landing_dir)) if path.is_relative_to(landing_dir) else str(path)
+    )
     sha = file_sha256(path)
     size = path.stat().st_size
     seen = con.execute(
@@ -572,7 +578,9 @@ def load_file(
             stage_file(con, path, source_file, entity, result)
             (result.rows_read,) = con.execute(f"select count(*) from {STAGE}").fetchone()
             _check_staged(con, entity)
-            result.rows_loaded, result.rows_already_loaded = _insert_good_rows(con, entity, loaded_at)
+            result.rows_loaded, result.rows_already_loaded = _insert_good_rows(
+                con, entity, loaded_at
+            )
             result.rows_quarantined = _insert_quarantine(con, entity, loaded_at)
     except UnreadableFile as exc:
         con.execute("rollback")
@@ -599,7 +607,9 @@ def load_file(
 
 def _set_aside(path: Path, landing_dir: Path, rejected_dir: Path, error: str | None) -> None:
     """Move an unreadable file out of the landing folder, with a report beside it."""
-    relative = path.relative_to(landing_dir) if path.is_relative_to(landing_dir) else Path(path.name)
+    relative = (
+        path.relative_to(landing_dir) if path.is_relative_to(landing_dir) else Path(path.name)
+    )
     target = rejected_dir / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     if error is not None:

@@ -1,6 +1,5 @@
 """One Dagster asset per raw entity: new landing files → `raw.<entity>` (see orchestration.ingest)."""
 
-
 import hashlib
 import json
 import time
@@ -77,7 +76,11 @@ build_warehouse_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(job=build_warehouse_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=build_warehouse_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
 def landing_sensor(context: dg.SensorEvaluationContext):
     """Start a build when files appear or change in the landing folder.
 
@@ -97,7 +100,9 @@ def landing_sensor(context: dg.SensorEvaluationContext):
             current[str(path)] = [stat.st_size, stat.st_mtime]
     new = sorted(p for p, sig in current.items() if seen.get(p) != sig)
     if not new:
-        return dg.SkipReason("no new landing files" + (" (some still being written)" if fresh else ""))
+        return dg.SkipReason(
+            "no new landing files" + (" (some still being written)" if fresh else "")
+        )
     context.update_cursor(json.dumps(current))
     yield dg.RunRequest(
         run_key="landing-" + hashlib.sha256(json.dumps(new).encode()).hexdigest()[:16],

@@ -1,6 +1,5 @@
 """The last asset of every build: publish the read-only copy for dashboards and analysts."""
 
-
 import dagster as dg
 
 from orchestration.config import load_settings

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from orchestration.config import REPO_ROOT, Settings, load_settings
+from orchestration.contract import contract_markdown
 
 
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
@@ -92,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
 
     dev = sub.add_parser("dev", help="The Dagster UI, sensor and schedule (dg dev).")
     dev.set_defaults(func=_dev)
+
+    contract = sub.add_parser("contract", help="Print the billing data contract as Markdown.")
+    contract.set_defaults(func=lambda args, settings: print(contract_markdown()) or 0)
 
     args = parser.parse_args(argv)
     return args.func(args, load_settings())

@@ -440,3 +440,64 @@ LINEAGE_COLUMNS = (
     ),
     Column("_loaded_at", "TIMESTAMP", "When the row was loaded (UTC).", required=True),
 )
+
+
+def contract_markdown() -> str:
+    """The contract as a Markdown page (docs/data_contract.md is this text; a test keeps it so)."""
+    lines = [
+        "# Billing data contract",
+        "",
+        "<!-- Generated from orchestration/contract.py by `arrears contract > docs/data_contract.md`."
+        " Do not edit by hand. -->",
+        "",
+        "The raw entities Arrears accepts. Put files in the landing folder, one folder per entity:",
+        "`<landing>/<entity>/<any name>.csv | .parquet | .jsonl` (any number of files per drop).",
+        "",
+        "- **CSV**: a header row; comma, semicolon, tab or pipe delimited; UTF-8 (with or without",
+        "  BOM) or Windows-1252/Latin-1. Header names are matched case-insensitively.",
+        "- **Parquet**: columns by name; native types or text.",
+        "- **JSON Lines**: one object per line, keys by name.",
+        "- Timestamps: ISO 8601 (`2026-03-01T09:15:00Z`, `2026-03-01 09:15:00+02:00`, `2026-03-01`);"
+        " without an offset they are UTC. Plausible range: "
+        f"{MIN_TIMESTAMP:%Y-%m-%d} to {MAX_TIMESTAMP:%Y-%m-%d}.",
+        "- Amounts: decimal numbers in major units of the row's currency (`49.90`, not cents).",
+        f"- Currencies: {', '.join(CURRENCIES)}.",
+        "- Every record has its id and `updated_at`. A record may arrive again with a newer",
+        "  `updated_at` (an invoice open → paid): the newest version wins; all versions are kept.",
+        "- Columns outside the contract are ignored (and reported); optional columns may be absent.",
+        "",
+        "A row that breaks the contract (missing id or required value, unparseable value, negative",
+        "amount, value outside an allowed set, timestamp out of range, a reference to a record that",
+        "does not exist) is quarantined in `raw._quarantine` with its reason, file and row; the",
+        "other rows of the file load. A row whose only fault is a reference to a record not loaded",
+        "yet is retried on every load and released when its parent arrives.",
+        "",
+        "Decline codes are free text; DOMAIN.md's soft / hard / fraud lists classify them and",
+        "any other code is kept and classed `unknown`.",
+        "",
+    ]
+    for entity in ENTITIES:
+        lines += [
+            f"## `{entity.name}`",
+            "",
+            f"{entity.description} Key: `{entity.key}`.",
+            "",
+            "| column | type | required | rule | description |",
+            "|---|---|---|---|---|",
+        ]
+        for c in entity.columns:
+            rules = []
+            if c.allowed:
+                rules.append("one of " + ", ".join(f"`{v}`" for v in c.allowed))
+            if c.non_negative:
+                rules.append("≥ 0")
+            if c.references:
+                rules.append(f"→ `{c.references}`")
+            if c.pii:
+                rules.append("PII (masked for analysts)")
+            lines.append(
+                f"| `{c.name}` | {c.type} | {'yes' if c.required else ''} | {'; '.join(rules)} "
+                f"| {c.description} |"
+            )
+        lines.append("")
+    return "\n".join(lines)

@@ -63,6 +63,37 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     return subprocess.call([str(dg), "dev"], cwd=REPO_ROOT, env=settings.subprocess_env())
 
 
+def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
+    """Fixing a quarantined row: export, correct the values, drop the file into the landing
+    folder. The next build loads it and marks the original rows as replayed."""
+    import duckdb
+
+    from orchestration.ingest import export_quarantine
+
+    if not settings.warehouse_path.exists():
+        print("No warehouse yet: run `arrears build` first.")
+        return 1
+    if args.action == "list":
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            rows = con.execute(
+                "select entity, reason_code, count(*) filter (where replayed_at is null), "
+                "count(replayed_at) from raw._quarantine group by all order by 1, 2"
+            ).fetchall()
+        print(f"{'entity':<26}{'reason':<20}{'pending':>9}{'replayed':>10}")
+        for entity, code, pending, replayed in rows:
+            print(f"{entity:<26}{code:<20}{pending:>9}{replayed:>10}")
+        return 0
+    if not args.entity:
+        print("export needs --entity")
+        return 2
+    out = Path(args.out) if args.out else settings.home / "fix" / f"{args.entity}.csv"
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        count = export_quarantine(con, args.entity, out)
+    print(f"Wrote {count} quarantined {args.entity} rows to {out}.")
+    print(f"Fix them, then move the file to {settings.landing_dir / args.entity}/ and run a build.")
+    return 0
+
+
 def _write_dagster_yaml(settings: Settings) -> None:
     from orchestration.pipeline import write_instance_config
 
@@ -93,6 +124,14 @@ def main(argv: list[str] | None = None) -> int:
 
     dev = sub.add_parser("dev", help="The Dagster UI, sensor and schedule (dg dev).")
     dev.set_defaults(func=_dev)
+
+    quarantine = sub.add_parser(
+        "quarantine", help="Rows that broke the contract: list them, or export one entity's to fix."
+    )
+    quarantine.add_argument("action", choices=["list", "export"])
+    quarantine.add_argument("--entity", help="Entity to export (export only).")
+    quarantine.add_argument("--out", help="CSV to write (default: <home>/fix/<entity>.csv).")
+    quarantine.set_defaults(func=_quarantine)
 
     contract = sub.add_parser("contract", help="Print the billing data contract as Markdown.")
     contract.set_defaults(func=lambda args, settings: print(contract_markdown()) or 0)

@@ -697,4 +697,49 @@ def load_entity(
             )  # fmt: skip
         results.append(result)
     released = retry_unknown_references(con, entity_name)
+    resolve_fixed_rows(con, entity_name)
     return EntityLoadReport(entity_name, [r for r in results if r.status != "skipped"], released)
+
+
+# --------------------------------------------------------------------------------------------
+# Quarantine: list, export for fixing, and mark rows whose fixed version has been loaded.
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_fixed_rows(con: duckdb.DuckDBPyConnection, entity_name: str) -> int:
+    """Mark quarantined rows whose key and `updated_at` have since been loaded (a fixed copy
+    was dropped into the landing folder). Returns how many were marked."""
+    entity = ENTITY_BY_NAME[entity_name]
+    (count,) = con.execute(
+        f"""update raw._quarantine q set replayed_at = ?
+        where q.entity = ? and q.replayed_at is null and exists (
+            select 1 from raw.{entity.name} r
+            where r.{entity.key} = json_extract_string(q.record, '$.{entity.key}')
+              and r.updated_at = try_cast(json_extract_string(q.record, '$.updated_at')
+                                          as timestamptz) at time zone 'UTC')""",
+        [_now(), entity_name],
+    ).fetchone()
+    return count
+
+
+def export_quarantine(con: duckdb.DuckDBPyConnection, entity_name: str, out: Path) -> int:
+    """Write the entity's pending quarantined rows as a contract CSV to fix and drop back.
+
+    The file has the contract columns plus `_reason`, `_source_file`, `_source_row` (ignored on
+    load, as any column outside the contract), so a fixed copy loads as a normal landing file.
+    """
+    entity = ENTITY_BY_NAME[entity_name]
+    cols = ", ".join(f"json_extract_string(record, '$.{c}') as {c}" for c in entity.column_names)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    (count,) = con.execute(
+        "select count(*) from raw._quarantine where entity = ? and replayed_at is null",
+        [entity_name],
+    ).fetchone()
+    con.execute(
+        f"""copy (
+            select {cols}, reason as _reason, source_file as _source_file, source_row as _source_row
+            from raw._quarantine where entity = {_quote(entity_name)} and replayed_at is null
+            order by source_file, source_row
+        ) to {_quote(str(out))} (header, delimiter ',')"""
+    )
+    return count

@@ -342,3 +342,33 @@ def test_ingestion_assets_materialise_through_dagster(tmp_path, monkeypatch):
     assert dg.materialize(raw_assets).success
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute("select count(*) from raw.customers").fetchone()[0] == 1
+
+
+def test_a_quarantined_row_fixed_and_dropped_again_loads_and_is_marked_replayed(env, tmp_path):
+    con, landing, _, load = env
+    write(
+        landing,
+        "customers",
+        "a.csv",
+        f"{CUSTOMER_HEADER}\nc1,a@x.io,A,DE,verified,2026-01-01,2026-01-01\n"
+        "c2,b@x.io,B,DE,verified,2026-13-45,2026-01-01\n",
+    )
+    load("customers")
+    out = tmp_path / "fix" / "customers.csv"
+    assert ingest.export_quarantine(con, "customers", out) == 1
+    exported = out.read_text().splitlines()
+    assert exported[0].startswith(CUSTOMER_HEADER + ",_reason,_source_file,_source_row")
+    fixed = exported[1].replace("2026-13-45", "2026-01-05")
+    write(landing, "customers", "fixed.csv", exported[0] + "\n" + fixed + "\n")
+    (file,) = load("customers").files
+    assert (file.rows_loaded, file.rows_quarantined) == (1, 0)
+    assert (
+        con.execute("select count(*) from raw._quarantine where replayed_at is null").fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute(
+            "select created_at::date::varchar from raw.customers where customer_id = 'c2'"
+        ).fetchone()[0]
+        == "2026-01-05"
+    )

@@ -7,6 +7,8 @@ each path can be moved with an environment variable, documented in README.md and
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +74,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
 
 
-def export_to_environ(settings: Settings) -> None:
-    """Make the resolved paths visible to dbt's `env_var()` and to Dagster in this process."""
+@contextmanager
+def exported(settings: Settings) -> Iterator[None]:
+    """Expose the resolved paths to child processes (dbt's `env_var()`) for a block, then restore
+    the environment, so one build's paths never leak into the next (tests build many homes)."""
+    saved = dict(os.environ)
     os.environ.update(
         {k: v for k, v in settings.subprocess_env().items() if k.startswith(("ARREARS_", "D"))}
     )
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from orchestration.config import Settings, export_to_environ
+from orchestration.config import Settings, exported
 from orchestration.contract import ENTITIES
 from orchestration.ingest import discover_files
 
@@ -57,13 +57,11 @@ def build(settings: Settings) -> bool:
     import dagster as dg
 
     settings.ensure_dirs()
-    export_to_environ(settings)
     write_instance_config(settings)
     started = time.monotonic()
-    prepare_dbt()
-    definitions = load_definitions()
-    job = definitions.resolve_job_def("build_warehouse")
-    with dg.DagsterInstance.get() as instance:
+    with exported(settings), dg.DagsterInstance.get() as instance:
+        prepare_dbt()
+        job = load_definitions().resolve_job_def("build_warehouse")
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,

@@ -78,6 +78,7 @@ from orchestration.contract import (  # noqa: E402
     MIN_TIMESTAMP,
     Column,
 )
+from orchestration.failpoints import failpoint  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -582,6 +583,7 @@ def load_file(
                 con, entity, loaded_at
             )
             result.rows_quarantined = _insert_quarantine(con, entity, loaded_at)
+        failpoint("ingest.before_commit")
     except UnreadableFile as exc:
         con.execute("rollback")
         con.execute("begin transaction")
@@ -600,6 +602,7 @@ def load_file(
         ],
     )  # fmt: skip
     con.execute("commit")
+    failpoint("ingest.after_commit")
     if result.status == "rejected":
         _set_aside(path, landing_dir, rejected_dir, result.error)
     return result

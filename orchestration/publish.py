@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.failpoints import failpoint
+
 # Schemas published whole: dbt marts, data-quality results, alert state.
 PUBLISHED_SCHEMAS = ("marts", "quality", "alerting")
 
@@ -42,8 +44,9 @@ def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
 def publish(warehouse_path: Path, published_path: Path) -> dict[str, int]:
     """Copy the analyst-facing part of the warehouse to `published_path`. Returns row counts."""
     published_path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in published_path.parent.glob(f".{published_path.name}.*.tmp"):
+        stale.unlink()  # left by a publish that crashed before its swap; never seen by readers
     tmp = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
     counts: dict[str, int] = {}
     con = duckdb.connect(str(tmp))
     try:
@@ -69,6 +72,7 @@ def publish(warehouse_path: Path, published_path: Path) -> dict[str, int]:
         con.close()
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
+    failpoint("publish.before_replace")
     os.replace(tmp, published_path)
     dir_fd = os.open(published_path.parent, os.O_RDONLY)
     try:

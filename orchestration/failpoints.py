@@ -1,0 +1,20 @@
+"""Named crash points for the crash-safety tests (tests/reliability/).
+
+`ARREARS_FAILPOINT=<name>` makes the process kill itself with SIGKILL when it reaches that
+point — no cleanup, no `finally`, exactly like a power cut or the OOM killer. Unset, a
+failpoint costs one dictionary lookup.
+"""
+
+import os
+import signal
+
+FAILPOINTS = (
+    "ingest.before_commit",  # rows of a file inserted, transaction not committed
+    "ingest.after_commit",  # a file committed, the next one not started
+    "publish.before_replace",  # the new copy written, not yet swapped in
+)
+
+
+def failpoint(name: str) -> None:
+    if os.environ.get("ARREARS_FAILPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)

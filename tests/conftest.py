@@ -5,9 +5,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.config import Settings, load_settings
-
-# Small enough for CI, big enough that every ageing bucket, channel and incident type appears.
-SAMPLE = {"customers": 300, "months": 6, "seed": 11}
+from tests.sample import SAMPLE
 
 
 @pytest.fixture(scope="session")

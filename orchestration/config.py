@@ -58,10 +58,11 @@ class Settings:
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    home = Path(env.get("ARREARS_HOME") or REPO_ROOT / "data").resolve()
+    # absolute(), not resolve(): the published path is a symlink that must not be followed here.
+    home = Path(os.path.abspath(env.get("ARREARS_HOME") or REPO_ROOT / "data"))
 
     def path(var: str, default: Path) -> Path:
-        return Path(env[var]).resolve() if env.get(var) else default
+        return Path(os.path.abspath(env[var])) if env.get(var) else default
 
     return Settings(
         home=home,

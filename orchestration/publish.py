@@ -2,14 +2,20 @@
 
 Only the pipeline writes `warehouse_path`; dashboards and analysts open `published_path`
 read-only. The copy holds the analyst-facing schemas only: raw tables and the quarantine keep
-raw PII (emails, names) and stay in the pipeline's file. Readers never see a half-written copy:
-it is written beside the target and swapped in with `os.replace`, and a reader that still holds
-the old file keeps reading its snapshot.
+raw PII (emails, names) and stay in the pipeline's file.
+
+Each publish writes a new versioned file and then swaps the `published_path` symlink to it with
+`os.replace`, so readers never see a half-written copy and a reader that still holds the old
+file keeps reading its snapshot. Versioned names matter: DuckDB shares one database instance per
+path within a process, so a dashboard process that reopened the *same* path while an older
+connection was still open would keep seeing the old data. Readers open the resolved path
+(`open_published`).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import duckdb
@@ -41,12 +47,22 @@ def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     ]
 
 
+KEEP_VERSIONS = 3  # older versions are deleted; a reader still holding one keeps its inode
+
+
+def open_published(published_path: Path) -> duckdb.DuckDBPyConnection:
+    """A short-lived read-only connection to the current published version."""
+    return duckdb.connect(str(published_path.resolve(strict=True)), read_only=True)
+
+
 def publish(warehouse_path: Path, published_path: Path) -> dict[str, int]:
     """Copy the analyst-facing part of the warehouse to `published_path`. Returns row counts."""
-    published_path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in published_path.parent.glob(f".{published_path.name}.*.tmp"):
+    folder = published_path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(f".{published_path.stem}-*.tmp"):
         stale.unlink()  # left by a publish that crashed before its swap; never seen by readers
-    tmp = published_path.with_name(f".{published_path.name}.{os.getpid()}.tmp")
+    version = f"{published_path.stem}-{time.time_ns()}{published_path.suffix}"
+    tmp = folder / f".{version}.tmp"
     counts: dict[str, int] = {}
     con = duckdb.connect(str(tmp))
     try:
@@ -60,9 +76,9 @@ def publish(warehouse_path: Path, published_path: Path) -> dict[str, int]:
                 counts[f"{schema}.{table}"] = con.execute(
                     f"select count(*) from {schema}.{table}"
                 ).fetchone()[0]
-        has_raw = _tables(con, "raw")
+        ingested = {"_load_manifest", "_quarantine"} <= set(_tables(con, "raw"))
         for target, query in PUBLISHED_QUERIES.items():
-            if not has_raw:
+            if not ingested:
                 break
             con.execute(f"create schema if not exists {target.split('.')[0]}")
             con.execute(f"create table {target} as {query}")
@@ -72,11 +88,27 @@ def publish(warehouse_path: Path, published_path: Path) -> dict[str, int]:
         con.close()
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
+    os.replace(tmp, folder / version)
+    link = folder / f".{version}.link.tmp"
+    link.symlink_to(version)  # relative: the folder can move
     failpoint("publish.before_replace")
-    os.replace(tmp, published_path)
-    dir_fd = os.open(published_path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
+    os.replace(link, published_path)
+    _fsync_dir(folder)  # make the swap itself durable
+    _drop_old_versions(published_path)
     return counts
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _drop_old_versions(published_path: Path) -> None:
+    current = published_path.resolve().name
+    versions = sorted(published_path.parent.glob(f"{published_path.stem}-*{published_path.suffix}"))
+    for old in versions[:-KEEP_VERSIONS]:
+        if old.name != current:
+            old.unlink(missing_ok=True)

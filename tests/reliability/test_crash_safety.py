@@ -88,7 +88,7 @@ def test_builds_killed_at_each_stage_then_rerun_equal_an_uninterrupted_build(
 
     # 5. An ordinary re-run completes and matches the uninterrupted build.
     assert _build(home, log) == 0, log.read_text()[-3000:]
-    assert not list(settings.published_path.parent.glob("*.tmp"))
+    assert not list(settings.published_path.parent.glob(".*.tmp"))
     expected = fingerprint(sample_settings.published_path)
     assert fingerprint(settings.published_path) == expected
     assert len(expected) >= 10  # the comparison covers the marts, not an empty schema

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +25,21 @@ class Settings:
     rejected_dir: Path  # whole files that could not be parsed, with an error report
     dagster_home: Path
     reporting_currency: str
+    sources_dir: Path  # raw exports for the connectors (Stripe dumps, ELT tables, mapped CSV)
+    data_docs_dir: Path  # Great Expectations Data Docs, linked from the dashboard
+    dashboard_url: str  # base URL put in alert messages
+    # Alert channels; unset ones are off. Secrets never appear in a repr or a log line.
+    alert_webhook_url: str | None = field(default=None, repr=False)
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = 25
+    alert_smtp_username: str | None = None
+    alert_smtp_password: str | None = field(default=None, repr=False)
+    alert_smtp_starttls: bool = False
+    alert_smtp_ssl: bool = False
+    alert_email_from: str = "arrears-alerts@localhost"
+    alert_email_to: tuple[str, ...] = ()
+    # Optional dashboard access gate (Streamlit secrets take precedence, see dashboards/).
+    dashboard_password: str | None = field(default=None, repr=False)
 
     @property
     def alerts_log_path(self) -> Path:
@@ -72,7 +87,26 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rejected_dir=path("ARREARS_REJECTED", home / "rejected"),
         dagster_home=path("DAGSTER_HOME", home / "dagster"),
         reporting_currency=(env.get("ARREARS_REPORTING_CURRENCY") or "EUR").upper(),
+        sources_dir=path("ARREARS_SOURCES", home / "sources"),
+        data_docs_dir=path("ARREARS_DATA_DOCS", home / "data_docs"),
+        dashboard_url=(env.get("ARREARS_DASHBOARD_URL") or "http://localhost:8501").rstrip("/"),
+        alert_webhook_url=env.get("ARREARS_ALERT_WEBHOOK_URL") or None,
+        alert_smtp_host=env.get("ARREARS_SMTP_HOST") or None,
+        alert_smtp_port=int(env.get("ARREARS_SMTP_PORT") or 25),
+        alert_smtp_username=env.get("ARREARS_SMTP_USERNAME") or None,
+        alert_smtp_password=env.get("ARREARS_SMTP_PASSWORD") or None,
+        alert_smtp_starttls=_flag(env.get("ARREARS_SMTP_STARTTLS")),
+        alert_smtp_ssl=_flag(env.get("ARREARS_SMTP_SSL")),
+        alert_email_from=env.get("ARREARS_ALERT_EMAIL_FROM") or "arrears-alerts@localhost",
+        alert_email_to=tuple(
+            a.strip() for a in (env.get("ARREARS_ALERT_EMAIL_TO") or "").split(",") if a.strip()
+        ),
+        dashboard_password=env.get("ARREARS_DASHBOARD_PASSWORD") or None,
     )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @contextmanager

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orchestration.config import REPO_ROOT, Settings, load_settings
+from orchestration.config import DBT_PROJECT_DIR, REPO_ROOT, Settings, load_settings
 from orchestration.contract import contract_markdown
 
 
@@ -61,6 +61,19 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     _write_dagster_yaml(settings)
     dg = Path(sys.executable).parent / "dg"
     return subprocess.call([str(dg), "dev"], cwd=REPO_ROOT, env=settings.subprocess_env())
+
+
+def _docs(args: argparse.Namespace, settings: Settings) -> int:
+    """dbt docs of the built warehouse: every mart and column, with lineage."""
+    dbt = str(Path(sys.executable).parent / "dbt")
+    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    env = settings.subprocess_env()
+    if subprocess.call([dbt, "docs", "generate", *project], env=env) != 0:
+        return 1
+    print(f"dbt docs: http://localhost:{args.port}", flush=True)
+    return subprocess.call(
+        [dbt, "docs", "serve", "--port", str(args.port), "--no-browser", *project], env=env
+    )
 
 
 def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
@@ -132,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     quarantine.add_argument("--entity", help="Entity to export (export only).")
     quarantine.add_argument("--out", help="CSV to write (default: <home>/fix/<entity>.csv).")
     quarantine.set_defaults(func=_quarantine)
+
+    docs = sub.add_parser("docs", help="Generate and serve the dbt docs of the warehouse.")
+    docs.add_argument("--port", type=int, default=8080)
+    docs.set_defaults(func=_docs)
 
     contract = sub.add_parser("contract", help="Print the billing data contract as Markdown.")
     contract.set_defaults(func=lambda args, settings: print(contract_markdown()) or 0)

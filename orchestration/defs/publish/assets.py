@@ -4,13 +4,22 @@ import dagster as dg
 
 from orchestration.config import load_settings
 from orchestration.contract import ENTITIES
+from orchestration.defs.alerting.assets import ALERTS_KEY
 from orchestration.defs.ingestion.assets import WRITER_POOL, raw_key
+from orchestration.defs.transform.assets import arrears_dbt_assets
 from orchestration.publish import publish
+
+# Everything a reader sees must be finished first: a failed or skipped upstream step (a blocking
+# raw check, a failing dbt test) skips the publish, and the previous copy stays in place.
+UPSTREAM = sorted(
+    {raw_key(e.name) for e in ENTITIES} | set(arrears_dbt_assets.keys) | {ALERTS_KEY},
+    key=lambda k: k.to_user_string(),
+)
 
 
 @dg.asset(
     key="published_warehouse",
-    deps=[raw_key(e.name) for e in ENTITIES],
+    deps=UPSTREAM,
     group_name="publish",
     kinds={"duckdb"},
     pool=WRITER_POOL,

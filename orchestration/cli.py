@@ -67,6 +67,28 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     return subprocess.call([str(dg), "dev"], cwd=REPO_ROOT, env=settings.subprocess_env())
 
 
+IMPORT_KINDS = {"stripe": "stripe", "stripe-tables": "stripe_tables", "csv": "mapped_csv"}
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    """Map a billing system's export onto the contract, into the landing folder."""
+    from orchestration.connectors.run import run_import
+
+    options = {}
+    if args.livemode:
+        options["livemode"] = args.livemode
+    if args.schema:
+        options["schema"] = args.schema
+    if args.mapping:
+        options["mapping"] = args.mapping
+    settings.ensure_dirs()
+    result = run_import(IMPORT_KINDS[args.kind], args.path, settings, **options)
+    print(result.summary())
+    if args.build:
+        return _build(argparse.Namespace(generate_if_empty=False), settings)
+    return 0
+
+
 def _docs(args: argparse.Namespace, settings: Settings) -> int:
     """dbt docs of the built warehouse: every mart and column, with lineage."""
     dbt = str(Path(sys.executable).parent / "dbt")
@@ -134,6 +156,17 @@ def main(argv: list[str] | None = None) -> int:
     bld = sub.add_parser("build", help="Ingest, transform, check and publish, through Dagster.")
     bld.add_argument("--generate-if-empty", action="store_true")
     bld.set_defaults(func=_build)
+
+    imp = sub.add_parser(
+        "import", help="Map a Stripe dump, ELT-synced Stripe tables or a CSV export into landing."
+    )
+    imp.add_argument("kind", choices=sorted(IMPORT_KINDS))
+    imp.add_argument("path", help="Folder or file of the export (or a postgres:// URI).")
+    imp.add_argument("--livemode", choices=["auto", "live", "test", "all"])
+    imp.add_argument("--schema", help="Schema of the ELT tables in a database.")
+    imp.add_argument("--mapping", help="Mapped CSV: chargebee, recurly, or a mapping YAML file.")
+    imp.add_argument("--build", action="store_true", help="Build the warehouse afterwards.")
+    imp.set_defaults(func=_import)
 
     srv = sub.add_parser("serve", help="Serve the dashboard on the published warehouse.")
     srv.add_argument("--port", type=int, default=int(os.environ.get("ARREARS_PORT", 8501)))

@@ -38,12 +38,23 @@ class Settings:
     alert_smtp_ssl: bool = False
     alert_email_from: str = "arrears-alerts@localhost"
     alert_email_to: tuple[str, ...] = ()
+    # Connectors: where each kind of source export is read from (see docs/connectors.md).
+    stripe_source: Path | None = None  # Stripe API objects (JSON / JSON Lines dumps)
+    stripe_tables_source: str | None = None  # ELT-synced tables: folder, .duckdb file or URI
+    stripe_tables_schema: str | None = None
+    mapped_csv_source: Path | None = None  # <folder>/<mapping name>/*.csv
+    stripe_livemode: str = "auto"  # auto | live | test | all
+    stripe_api_key: str | None = field(default=None, repr=False)  # optional live pull
     # Optional dashboard access gate (Streamlit secrets take precedence, see dashboards/).
     dashboard_password: str | None = field(default=None, repr=False)
 
     @property
     def alerts_log_path(self) -> Path:
         return self.home / "alerts.log"
+
+    @property
+    def connector_reports_dir(self) -> Path:
+        return self.home / "connectors" / "reports"
 
     def ensure_dirs(self) -> None:
         for path in (
@@ -79,6 +90,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     def path(var: str, default: Path) -> Path:
         return Path(os.path.abspath(env[var])) if env.get(var) else default
 
+    sources = path("ARREARS_SOURCES", home / "sources")
     return Settings(
         home=home,
         warehouse_path=path("ARREARS_WAREHOUSE", home / "warehouse" / "arrears.duckdb"),
@@ -87,7 +99,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rejected_dir=path("ARREARS_REJECTED", home / "rejected"),
         dagster_home=path("DAGSTER_HOME", home / "dagster"),
         reporting_currency=(env.get("ARREARS_REPORTING_CURRENCY") or "EUR").upper(),
-        sources_dir=path("ARREARS_SOURCES", home / "sources"),
+        sources_dir=sources,
         data_docs_dir=path("ARREARS_DATA_DOCS", home / "data_docs"),
         dashboard_url=(env.get("ARREARS_DASHBOARD_URL") or "http://localhost:8501").rstrip("/"),
         alert_webhook_url=env.get("ARREARS_ALERT_WEBHOOK_URL") or None,
@@ -102,6 +114,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             a.strip() for a in (env.get("ARREARS_ALERT_EMAIL_TO") or "").split(",") if a.strip()
         ),
         dashboard_password=env.get("ARREARS_DASHBOARD_PASSWORD") or None,
+        stripe_source=path("ARREARS_STRIPE_SOURCE", sources / "stripe"),
+        stripe_tables_source=env.get("ARREARS_STRIPE_TABLES") or str(sources / "stripe_tables"),
+        stripe_tables_schema=env.get("ARREARS_STRIPE_TABLES_SCHEMA") or None,
+        mapped_csv_source=path("ARREARS_MAPPED_CSV_SOURCE", sources / "mapped_csv"),
+        stripe_livemode=(env.get("ARREARS_STRIPE_LIVEMODE") or "auto").lower(),
+        stripe_api_key=env.get("STRIPE_API_KEY") or None,
     )
 
 

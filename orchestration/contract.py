@@ -22,6 +22,9 @@ MAX_TIMESTAMP = datetime(2100, 1, 1)
 # Currencies the FX-rates seed (dbt_project/seeds/fx_rates.csv) can convert.
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CAD", "AUD", "JPY")
 
+# `other` keeps a method the contract does not name (e.g. a non-SEPA direct debit) visible.
+PAYMENT_METHODS = ("card", "sepa_debit", "bank_transfer", "wallet", "other")
+
 FILE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 # Decline codes per DOMAIN.md. Codes outside these lists are kept as they come and classed
@@ -129,7 +132,7 @@ ENTITIES: tuple[Entity, ...] = (
                 "VARCHAR",
                 "How often the plan bills.",
                 required=True,
-                allowed=("month", "year"),
+                allowed=("day", "week", "month", "year"),
             ),
             _amount("amount", "Price per billing interval"),
             _CURRENCY,
@@ -138,7 +141,15 @@ ENTITIES: tuple[Entity, ...] = (
                 "VARCHAR",
                 "Subscription state.",
                 required=True,
-                allowed=("trialing", "active", "past_due", "unpaid", "canceled"),
+                allowed=(
+                    "trialing",
+                    "active",
+                    "past_due",
+                    "unpaid",
+                    "canceled",
+                    "paused",
+                    "incomplete",
+                ),  # fmt: skip
             ),
             _ts("started_at", "Start of the subscription", required=True),
             _ts("canceled_at", "Cancellation time, if cancelled"),
@@ -157,7 +168,8 @@ ENTITIES: tuple[Entity, ...] = (
         "What a customer owes for one billing period.",
         (
             _id("invoice_id", "invoice"),
-            _ref("subscription_id", "subscriptions"),
+            # One-off invoices belong to no subscription.
+            _ref("subscription_id", "subscriptions", required=False),
             _ref("customer_id", "customers"),
             _CURRENCY,
             _amount("amount_due", "Amount billed"),
@@ -177,7 +189,7 @@ ENTITIES: tuple[Entity, ...] = (
                 "billing_reason",
                 "VARCHAR",
                 "Why the invoice was issued.",
-                allowed=("subscription_create", "subscription_cycle", "manual"),
+                allowed=("subscription_create", "subscription_cycle", "manual", "other"),
             ),
             _UPDATED_AT,
         ),
@@ -199,7 +211,7 @@ ENTITIES: tuple[Entity, ...] = (
                 "VARCHAR",
                 "Payment method type.",
                 required=True,
-                allowed=("card", "sepa_debit", "bank_transfer", "wallet"),
+                allowed=PAYMENT_METHODS,
             ),
             Column("card_brand", "VARCHAR", "Card network (visa, mastercard, amex, ...)."),
             Column("card_country", "VARCHAR", "ISO-2 country of the card issuer."),
@@ -256,14 +268,14 @@ ENTITIES: tuple[Entity, ...] = (
                 "previous_method",
                 "VARCHAR",
                 "Method before the change.",
-                allowed=("card", "sepa_debit", "bank_transfer", "wallet"),
+                allowed=PAYMENT_METHODS,
             ),
             Column(
                 "new_method",
                 "VARCHAR",
                 "Method after the change.",
                 required=True,
-                allowed=("card", "sepa_debit", "bank_transfer", "wallet"),
+                allowed=PAYMENT_METHODS,
             ),
             Column(
                 "reason",
@@ -379,9 +391,10 @@ ENTITIES: tuple[Entity, ...] = (
             Column(
                 "kind",
                 "VARCHAR",
-                "`chargeback`, or `fraud_report` (issuer TC40/SAFE report, no money moved).",
+                "`chargeback`; `fraud_report` (issuer TC40/SAFE report, no money moved); "
+                "`inquiry` (a retrieval request, not yet a chargeback).",
                 required=True,
-                allowed=("chargeback", "fraud_report"),
+                allowed=("chargeback", "fraud_report", "inquiry"),
             ),
             Column(
                 "reason",

@@ -9,6 +9,7 @@ import dagster as dg
 from orchestration import ingest
 from orchestration.config import load_settings
 from orchestration.contract import ENTITIES, Entity
+from orchestration.defs.connectors.assets import CONNECTOR_ASSET_KEYS
 
 WRITER_POOL = "duckdb_writer"  # every asset that writes the warehouse; limit 1 in dagster.yaml
 
@@ -17,16 +18,17 @@ def raw_key(entity: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", entity])
 
 
-def _parents(entity: Entity) -> list[dg.AssetKey]:
-    """Referenced entities load first, so references can be checked against them."""
+def _upstream(entity: Entity) -> list[dg.AssetKey]:
+    """Referenced entities load first, so references can be checked against them; connectors
+    run before any ingestion, so the files they write land in the same build."""
     parents = {c.references.split(".")[0] for c in entity.columns if c.references}
-    return [raw_key(p) for p in sorted(parents) if p != entity.name]
+    return [raw_key(p) for p in sorted(parents) if p != entity.name] + CONNECTOR_ASSET_KEYS
 
 
 def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
     @dg.asset(
         key=raw_key(entity.name),
-        deps=_parents(entity),
+        deps=_upstream(entity),
         group_name="ingestion",
         kinds={"duckdb"},
         pool=WRITER_POOL,

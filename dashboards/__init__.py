@@ -1,0 +1,1 @@
+"""Arrears' Streamlit dashboards: read-only views of the published warehouse."""

@@ -1,0 +1,182 @@
+"""Customer lookup: one customer's invoices, attempts, messages, plans and escalations on a
+timeline. Only masked personal data exists in the marts (no name, email masked)."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import components as ui
+from dashboards import queries as q
+
+ui.page_header(
+    "Customer lookup",
+    caption="Find a customer by id (deep link: `?customer=<id>`). Personal data is masked.",
+)
+currency = q.reporting_currency()
+TRACKS = ["Subscription", "Invoice", "Payment attempt", "Message", "Payment plan", "Escalation"]
+TONE_COLOURS = {"good": ui.BLUE, "bad": ui.VERMILLION, "neutral": ui.GREY, "warn": ui.ORANGE}
+TONE_SYMBOLS = {"good": "circle", "bad": "x", "neutral": "diamond", "warn": "triangle-up"}
+
+
+def _events(sections: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every dated fact of the customer as one timeline row: when, which track, what, tone."""
+    rows: list[tuple] = []
+
+    def add(at, track, text, tone):
+        if pd.notna(at):
+            rows.append((pd.Timestamp(at), track, text, tone))
+
+    for s in sections.get("subscriptions", pd.DataFrame()).itertuples():
+        add(s.started_at, "Subscription", f"{s.plan} started ({s.billing_interval})", "neutral")
+        add(s.canceled_at, "Subscription", f"{s.plan} cancelled: {s.cancel_reason}", "bad")
+    for i in sections.get("invoices", pd.DataFrame()).itertuples():
+        add(
+            i.issued_at, "Invoice", f"{i.invoice_id} issued: {i.amount_due} {i.currency}", "neutral"
+        )
+        add(i.paid_at, "Invoice", f"{i.invoice_id} paid ({i.days_past_due} days late)", "good")
+        add(i.written_off_at, "Invoice", f"{i.invoice_id} written off", "bad")
+    for a in sections.get("attempts", pd.DataFrame()).itertuples():
+        outcome = "succeeded" if a.is_success else f"failed: {a.decline_code} ({a.decline_class})"
+        add(
+            a.attempted_at,
+            "Payment attempt",
+            f"#{a.attempt_number} {a.attempt_trigger} {a.payment_method} {outcome}",
+            "good" if a.is_success else "bad",
+        )
+    for m in sections.get("messages", pd.DataFrame()).itertuples():
+        opened = (
+            "clicked"
+            if pd.notna(m.clicked_at)
+            else "opened"
+            if pd.notna(m.opened_at)
+            else "not opened"
+        )
+        add(m.sent_at, "Message", f"{m.channel} {m.template} ({opened})", "neutral")
+    for p in sections.get("plans", pd.DataFrame()).itertuples():
+        add(
+            p.agreed_at,
+            "Payment plan",
+            f"{p.kind} agreed: {p.total_amount} {p.currency}",
+            "neutral",
+        )
+        add(p.broken_at, "Payment plan", f"{p.kind} broken", "bad")
+        add(p.completed_at, "Payment plan", f"{p.kind} completed", "good")
+    for e in sections.get("escalations", pd.DataFrame()).itertuples():
+        add(e.escalated_at, "Escalation", f"{e.stage.replace('_', ' ')} {e.agency or ''}", "warn")
+    return pd.DataFrame(rows, columns=["at", "track", "text", "tone"]).sort_values("at")
+
+
+# The id box is the one source of the customer shown: a link (?customer=) or a pick fills it.
+linked = st.query_params.get("customer", "")
+if linked and linked != st.session_state.get("linked_customer"):
+    st.session_state["lookup_id"] = linked
+st.session_state.setdefault("lookup_id", "")
+left, right = st.columns([2, 3], gap="large")
+with left:
+    st.text_input("Customer id", key="lookup_id", placeholder="cus_…")
+with right, ui.guard("Customers with the most past-due money"):
+    top = q.most_past_due_customers()
+
+    def _pick() -> None:
+        rows = st.session_state["top_customers"].selection.rows
+        if rows:
+            st.session_state["lookup_id"] = str(top.iloc[rows[0]]["customer_id"])
+
+    st.markdown("**Customers owing the most past-due money** (select one)")
+    st.dataframe(
+        top,
+        hide_index=True,
+        height=210,
+        on_select=_pick,
+        selection_mode="single-row",
+        key="top_customers",
+        column_config={
+            "customer_id": "Customer",
+            "email_masked": "Email (masked)",
+            "country": "Country",
+            "past_due_reporting": st.column_config.NumberColumn(
+                f"Past due ({currency})", format="%.2f"
+            ),
+            "subscriptions_past_due": st.column_config.NumberColumn("Subs past due", format="%d"),
+        },
+    )
+
+customer_id = st.session_state["lookup_id"].strip()
+if not customer_id:
+    st.info("Type a customer id, or pick a customer from the list.", icon=":material/search:")
+    st.stop()
+st.query_params["customer"] = customer_id
+st.session_state["linked_customer"] = customer_id
+
+with ui.guard("Customer"):
+    found = q.customer(customer_id)
+    if found.empty:
+        similar = q.customer_suggestions(customer_id)
+        st.warning(f"No customer with id `{customer_id}`.", icon=":material/person_off:")
+        if not similar.empty:
+            st.caption("Ids starting with what you typed:")
+            st.dataframe(similar, hide_index=True)
+        st.stop()
+    c = found.iloc[0]
+    st.subheader(f"Customer `{c['customer_id']}`")
+    tiles = st.columns(5)
+    tiles[0].metric("Email (masked)", c["email_masked"] or "—")
+    tiles[1].metric("Country", c["country"] or "—")
+    tiles[2].metric("Verification", c["verification_status"] or "—")
+    tiles[3].metric("Payment method", c["current_payment_method"] or "—")
+    tiles[4].metric("Customer since", f"{pd.Timestamp(c['created_at']):%d %b %Y}")
+
+sections: dict[str, pd.DataFrame] = {}
+loaders = {
+    "subscriptions": ("Subscriptions", q.customer_subscriptions),
+    "invoices": ("Invoices", q.customer_invoices),
+    "attempts": ("Payment attempts", q.customer_attempts),
+    "messages": ("Dunning messages", q.customer_messages),
+    "plans": ("Payment plans", q.customer_plans),
+    "escalations": ("Escalations", q.customer_escalations),
+}
+missing = []
+for key, (title, loader) in loaders.items():
+    try:
+        sections[key] = loader(customer_id)
+    except q.NotAvailable:
+        missing.append(title)
+
+st.markdown("**Timeline**")
+events = _events(sections)
+if events.empty:
+    ui.empty_note("Timeline")
+else:
+    fig = go.Figure()
+    for tone, rows in events.groupby("tone"):
+        fig.add_scatter(
+            x=rows["at"],
+            y=rows["track"],
+            mode="markers",
+            marker={"color": TONE_COLOURS[tone], "symbol": TONE_SYMBOLS[tone], "size": 11},
+            name={
+                "good": "paid / succeeded",
+                "bad": "failed / lost",
+                "neutral": "event",
+                "warn": "escalated",
+            }[tone],
+            text=rows["text"],
+            hovertemplate="%{x|%d %b %Y %H:%M}<br>%{text}<extra></extra>",
+        )
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(TRACKS)))
+    fig.update_layout(hovermode="closest")
+    st.plotly_chart(ui.style(fig, x="Time (UTC)", y="", height=360, legend="Marker"))
+if missing:
+    st.info(
+        f"Not available yet: {', '.join(missing)} — the customer-level marts behind them have not "
+        "been built.",
+        icon=":material/hourglass_empty:",
+    )
+
+tabs = st.tabs([loaders[key][0] for key in sections])
+for tab, frame in zip(tabs, sections.values(), strict=True):
+    with tab:
+        if frame.empty:
+            st.caption("None.")
+        else:
+            st.dataframe(frame, hide_index=True)

@@ -1,0 +1,351 @@
+"""Fraud & alerts, for on-call: incidents and their drill-down, failure rates against their
+expected band, dispute ratios against the card networks' thresholds, card testing."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import components as ui
+from dashboards import queries as q
+from dashboards.filters import FILTER_LABELS, Filters
+
+f = ui.page_header(
+    "Fraud & alerts",
+    caption="Anomalous failure rates, dispute waves, network ratios and card testing. The "
+    "segment filters pick which failure-rate segments to chart.",
+)
+currency = q.reporting_currency()
+SEVERITY_ORDER = {"critical": 0, "high": 1, "warning": 2}
+LEVEL_COLOURS = {1: ui.ORANGE, 2: ui.VERMILLION, 3: ui.BLACK}  # early warning → high excessive
+
+
+def failure_chart(rates: pd.DataFrame, title: str, height: int = 320) -> go.Figure:
+    """Observed failure rate, its expected band (expected → upper bound) and anomalies marked."""
+    fig = go.Figure()
+    fig.add_scatter(
+        x=rates["window_start"], y=rates["expected_rate"], mode="lines",
+        line={"width": 0, "color": ui.SKY}, showlegend=False, hoverinfo="skip",
+    )  # fmt: skip
+    fig.add_scatter(
+        x=rates["window_start"],
+        y=rates["expected_rate_upper"],
+        mode="lines",
+        fill="tonexty",
+        fillcolor="rgba(86,180,233,0.35)",
+        line={"width": 0, "color": ui.SKY},
+        name="Expected (band to its upper bound)",
+        hovertemplate="expected up to %{y:.1%}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=rates["window_start"],
+        y=rates["failure_rate"],
+        mode="lines",
+        line={"color": ui.BLUE, "width": 1.5},
+        name="Observed failure rate",
+        customdata=rates[["failures", "attempts"]],
+        hovertemplate="%{y:.1%} (%{customdata[0]} of %{customdata[1]} attempts)<extra></extra>",
+    )
+    anomalies = rates[rates["is_anomalous"]]
+    if not anomalies.empty:
+        fig.add_scatter(
+            x=anomalies["window_start"],
+            y=anomalies["failure_rate"],
+            mode="markers",
+            marker={"color": ui.VERMILLION, "size": 10, "symbol": "x"},
+            name="Anomalous window",
+            customdata=anomalies[["score", "revenue_affected"]],
+            hovertemplate="anomalous: score %{customdata[0]:.0f}, "
+            + ui.symbol(currency)
+            + "%{customdata[1]:,.0f} affected<extra></extra>",
+        )
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_layout(title={"text": title, "font": {"size": 14}})
+    return ui.style(fig, x="Window start (UTC)", y="Failure rate (%)", height=height)
+
+
+st.subheader("Incidents")
+with ui.guard("Incidents"):
+    incidents = q.incidents(f)
+    if not incidents.attrs.get("has_alerts"):
+        st.caption(
+            "Alert state (acknowledgements, notifications) is not published yet: states come "
+            "from the incidents themselves."
+        )
+    if incidents.empty:
+        st.success("No incident in the date range.", icon=":material/check_circle:")
+    else:
+        counts = incidents["state"].value_counts()
+        tiles = st.columns(4)
+        for tile, state in zip(
+            tiles, ("open", "acknowledged", "resolving", "resolved"), strict=True
+        ):
+            tile.metric(state.capitalize(), f"{int(counts.get(state, 0)):,}")
+        listing = incidents.assign(
+            severity_rank=incidents["severity"].map(SEVERITY_ORDER)
+        ).sort_values(["is_open", "severity_rank", "started_at"], ascending=[False, True, False])
+        selection = st.dataframe(
+            listing[
+                [
+                    "state",
+                    "severity",
+                    "incident_type",
+                    "segment_type",
+                    "segment_value",
+                    "started_at",
+                    "ended_at",
+                    "revenue_affected",
+                    "summary",
+                ]
+            ],
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key="incident_table",
+            column_config={
+                "state": "State",
+                "severity": "Severity",
+                "incident_type": "Type",
+                "segment_type": "Segment",
+                "segment_value": "Value",
+                "started_at": st.column_config.DatetimeColumn(
+                    "Started (UTC)", format="D MMM YYYY HH:mm"
+                ),
+                "ended_at": st.column_config.DatetimeColumn(
+                    "Ended (UTC)", format="D MMM YYYY HH:mm"
+                ),
+                "revenue_affected": st.column_config.NumberColumn(
+                    f"Revenue affected ({currency})", format="%.2f"
+                ),
+                "summary": st.column_config.TextColumn("Summary", width="large"),
+            },
+        )
+        rows = selection.selection.rows if selection else []
+        chosen = listing.iloc[rows[0]] if rows else listing.iloc[0]
+        st.markdown(
+            f"#### Drill-down: {chosen['incident_type'].replace('_', ' ')} · "
+            f"{chosen['segment_type']} = `{chosen['segment_value']}`"
+        )
+        if not rows:
+            st.caption("Showing the first incident; select a row above to drill into another.")
+        st.write(chosen["summary"])
+        unit = chosen["value_unit"]
+        fmt = ui.pct if unit in ("rate", "ratio") else ui.number
+        tiles = st.columns(5)
+        tiles[0].metric("State", chosen["state"])
+        tiles[1].metric("Severity", chosen["severity"])
+        tiles[2].metric("Observed", fmt(chosen["observed_value"]))
+        tiles[3].metric("Expected", fmt(chosen["expected_value"]))
+        tiles[4].metric("Revenue affected", ui.money(chosen["revenue_affected"], currency))
+        if chosen["detector"] == "failure_rate":
+            start = pd.Timestamp(chosen["started_at"]) - pd.Timedelta(days=2)
+            end = pd.Timestamp(
+                chosen["ended_at"] if pd.notna(chosen["ended_at"]) else chosen["as_of"]
+            )
+            grain = "hour" if chosen["window_grain"] == "hour" else "day"
+            window = Filters(start=start.date(), end=(end + pd.Timedelta(days=2)).date())
+            rates = q.failure_rates(
+                window, grain, [(chosen["segment_type"], chosen["segment_value"])]
+            )
+            if not rates.empty:
+                st.plotly_chart(
+                    failure_chart(rates, f"{chosen['segment_type']} = {chosen['segment_value']}"),
+                    key="incident_chart",
+                )
+        windows = q.incident_anomalies(chosen["incident_id"])
+        customers = windows.loc[windows["segment_type"] == "customer", "segment_value"].unique()
+        for customer_id in customers[:5]:
+            st.page_link(
+                "app_pages/customer_lookup.py",
+                label=f"Customer {customer_id} in the customer lookup",
+                icon=":material/person_search:",
+                query_params={"customer": customer_id},
+            )
+        with st.expander("Anomalous windows of this incident (collateral included)"):
+            st.dataframe(windows, hide_index=True)
+            st.caption("The same rows in the SQL workbench:")
+            st.code(chosen["drill_query"], language="sql")
+        if incidents.attrs.get("has_alerts"):
+            with st.expander("Alert history"):
+                st.dataframe(q.alert_events(chosen["incident_id"]), hide_index=True)
+
+st.subheader("Failure rate against its expected band")
+with ui.guard("Failure rates"):
+    watched = q.failure_segments()
+    keys = [
+        f"{t} = {v}" for t, v in zip(watched["segment_type"], watched["segment_value"], strict=True)
+    ]
+    # Sidebar choices become the default segments: one chart per chosen value.
+    defaults = [
+        f"{q.FAILURE_SEGMENTS[name]} = {value}"
+        for name in q.FAILURE_SEGMENTS
+        for value in f.values(name)
+        if f"{q.FAILURE_SEGMENTS[name]} = {value}" in keys
+    ] or ["overall = all"]
+    left, right = st.columns([4, 1])
+    with left:
+        picked = st.multiselect(
+            "Segments",
+            keys,
+            default=[key for key in defaults if key in keys][:6],
+            max_selections=6,
+            help="Defaults to the sidebar's "
+            + ", ".join(FILTER_LABELS[name].lower() for name in q.FAILURE_SEGMENTS)
+            + " choices (country = the card's issuing country).",
+        )
+    with right:
+        grain = st.segmented_control(
+            "Window", ["day", "hour"], default="day", key="failure_grain", format_func=str.title
+        )
+    segments = [tuple(key.split(" = ", 1)) for key in picked]
+    rates = q.failure_rates(f, grain or "day", segments)
+    if rates.empty:
+        ui.empty_note("Failure rates")
+    for (segment_type, segment_value), rows in rates.groupby(
+        ["segment_type", "segment_value"], sort=False
+    ):
+        st.plotly_chart(failure_chart(rows, f"{segment_type} = {segment_value}"))
+    st.caption(
+        "Band: the rate the segment's own history predicts for that hour of the week (or "
+        "weekday), up to the upper bound the significance test uses. ✕ = anomalous window."
+    )
+
+st.subheader("Disputes against the card networks' thresholds")
+with ui.guard("Network dispute ratios"):
+    ratios = q.dispute_network_ratios(f)
+    if ratios.empty:
+        ui.empty_note("Dispute ratios")
+    names = {
+        "visa_vamp": "Visa VAMP: (fraud reports + disputes) ÷ settled CNP transactions, same month",
+        "mastercard_ecp": "Mastercard ECP: chargebacks ÷ last month's transactions",
+    }
+    cols = st.columns(2, gap="large")
+    for col, (program, rows) in zip(cols, ratios.groupby("program", sort=True), strict=False):
+        months = rows.drop_duplicates("month_start")
+        with col:
+            st.markdown(f"**{names.get(program, program)}**")
+            fig = go.Figure()
+            fig.add_bar(
+                x=months["month_start"],
+                y=months["ratio"],
+                name="Ratio",
+                marker_color=[ui.BLUE if done else ui.SKY for done in months["is_complete_month"]],
+                customdata=months[["cases", "transactions"]],
+                hovertemplate="%{y:.2%} (%{customdata[0]} cases ÷ %{customdata[1]})<extra></extra>",
+            )
+            current = months[~months["is_complete_month"]]
+            if not current.empty:
+                fig.add_scatter(
+                    x=current["month_start"],
+                    y=current["projected_ratio"],
+                    mode="markers",
+                    marker={"symbol": "diamond-open", "size": 12, "color": ui.BLACK},
+                    name="Projected to month end",
+                )
+            for rank, level_rows in rows.groupby("level_rank", sort=True):
+                fig.add_scatter(
+                    x=level_rows["month_start"],
+                    y=level_rows["ratio_threshold"],
+                    mode="lines",
+                    line={
+                        "shape": "hvh",
+                        "dash": "dash",
+                        "color": LEVEL_COLOURS.get(rank, ui.GREY),
+                    },
+                    name=f"{level_rows['level'].iloc[0].replace('_', ' ')} "
+                    f"(min {int(level_rows['min_cases'].iloc[0]):,} cases)",
+                )
+            fig.update_yaxes(tickformat=".1%", rangemode="tozero")
+            st.plotly_chart(ui.style(fig, x="Month", y="Dispute ratio (%)", height=340))
+            reached = rows[rows["is_reached"] | rows["is_projected_reached"]]
+            if reached.empty:
+                st.caption("No program level reached or projected in the date range.")
+            else:
+                latest = reached.sort_values(["month_start", "level_rank"]).iloc[-1]
+                st.warning(
+                    f"{latest['level'].replace('_', ' ')} level "
+                    f"{'reached' if latest['is_reached'] else 'projected'} in "
+                    f"{pd.Timestamp(latest['month_start']):%b %Y}: ratio "
+                    f"{ui.pct(latest['projected_ratio'], 2)} vs threshold "
+                    f"{ui.pct(latest['ratio_threshold'], 2)}, {int(latest['projected_cases'])} "
+                    f"projected cases (minimum {int(latest['min_cases']):,}).",
+                    icon=":material/warning:",
+                )
+with ui.guard("Daily disputes"):
+    disputes = q.disputes_daily(f)
+    st.markdown("**Disputes opened per day, against the expected count**")
+    if not disputes.empty:
+        fig = go.Figure()
+        fig.add_bar(
+            x=disputes["day_start"],
+            y=disputes["chargebacks"],
+            name="Chargebacks",
+            marker_color=ui.BLUE,
+        )
+        fig.add_bar(
+            x=disputes["day_start"],
+            y=disputes["fraud_reports"],
+            name="Fraud reports",
+            marker_color=ui.ORANGE,
+        )
+        fig.add_scatter(
+            x=disputes["day_start"],
+            y=disputes["expected_disputes"],
+            mode="lines",
+            name="Expected disputes",
+            line={"color": ui.BLACK, "dash": "dot"},
+        )
+        spikes = disputes[disputes["is_anomalous"]]
+        if not spikes.empty:
+            fig.add_scatter(
+                x=spikes["day_start"],
+                y=spikes["disputes"],
+                mode="markers",
+                marker={"symbol": "x", "size": 11, "color": ui.VERMILLION},
+                name="Dispute spike",
+            )
+        fig.update_layout(barmode="stack")
+        st.plotly_chart(ui.style(fig, x="Day opened (UTC)", y="Disputes", height=300))
+
+st.subheader("Card testing")
+with ui.guard("Card testing"):
+    bursts = q.card_testing_bursts(f)
+    if bursts.empty:
+        st.success("No card-testing burst in the date range.", icon=":material/check_circle:")
+    else:
+        st.caption(
+            "Bursts of small card checks from one customer, device or BIN: many distinct cards, "
+            "mostly declined, within minutes. Validated cards are cards the attacker now knows work."
+        )
+        st.dataframe(
+            bursts[
+                [
+                    "started_at",
+                    "ended_at",
+                    "entity_type",
+                    "entity_value",
+                    "attempts",
+                    "failure_rate",
+                    "distinct_cards",
+                    "cards_validated",
+                    "amount_attempted_reporting",
+                    "detected_at",
+                ]
+            ],
+            hide_index=True,
+            column_config={
+                "started_at": st.column_config.DatetimeColumn(
+                    "Started (UTC)", format="D MMM YYYY HH:mm:ss"
+                ),
+                "ended_at": st.column_config.DatetimeColumn("Ended (UTC)", format="HH:mm:ss"),
+                "entity_type": "Seen from",
+                "entity_value": "Entity",
+                "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
+                "failure_rate": st.column_config.NumberColumn("Declined", format="percent"),
+                "distinct_cards": st.column_config.NumberColumn("Cards tried", format="%d"),
+                "cards_validated": st.column_config.NumberColumn("Cards validated", format="%d"),
+                "amount_attempted_reporting": st.column_config.NumberColumn(
+                    f"Attempted ({currency})", format="%.2f"
+                ),
+                "detected_at": st.column_config.DatetimeColumn("Detectable at", format="HH:mm:ss"),
+            },
+        )

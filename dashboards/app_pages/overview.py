@@ -1,0 +1,252 @@
+"""Overview for finance leadership: the headline KPIs, their change and their trend."""
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import components as ui
+from dashboards import queries as q
+
+f = ui.page_header(
+    "Overview",
+    caption="Collection health at a glance. Changes compare with the previous month end "
+    "(cohort and monthly KPIs: with the previous cohort or month).",
+)
+currency = q.reporting_currency()
+
+
+def _month(value) -> str:
+    return f"{pd.Timestamp(value):%b %Y}"
+
+
+def _day(value) -> str:
+    return f"{pd.Timestamp(value):%d %b %Y}"
+
+
+st.subheader("Receivables", help="These KPIs honour every filter in the sidebar.")
+receivables_tiles = st.columns(4)
+with ui.guard("Receivable KPIs"):
+    month_ends = q.receivables_month_ends(f)
+    if month_ends.empty:
+        ui.empty_note("Receivables")
+    else:
+        now = month_ends.iloc[-1]
+        before = month_ends.iloc[-2] if len(month_ends) > 1 else None
+        versus = f"vs {_day(before['date_day'])}" if before is not None else None
+
+        def prev(column: str):
+            return None if before is None else before[column]
+
+        with receivables_tiles[0]:
+            ui.kpi(
+                "Delinquency rate",
+                ui.pct(now["delinquency_rate"]),
+                delta=ui.delta_pp(now["delinquency_rate"], prev("delinquency_rate")),
+                bad_when_up=True,
+                versus=versus,
+                trend=month_ends["delinquency_rate"].tolist(),
+                help="Past-due amount remaining ÷ open receivables, on "
+                f"{_day(now['date_day'])}. By subscriptions: "
+                f"{ui.pct(now['delinquency_rate_subscriptions'])} of active subscriptions "
+                "have a past-due invoice.",
+            )
+        with receivables_tiles[1]:
+            ui.kpi(
+                "Past-due amount",
+                ui.money(now["past_due"], currency),
+                delta=ui.delta_rel(now["past_due"], prev("past_due")),
+                bad_when_up=True,
+                versus=versus,
+                trend=month_ends["past_due"].tolist(),
+                help=f"Amount remaining on invoices past their due date ({currency}).",
+            )
+        with receivables_tiles[2]:
+            ui.kpi(
+                "Revenue at risk",
+                ui.money(now["revenue_at_risk"], currency),
+                delta=ui.delta_rel(now["revenue_at_risk"], prev("revenue_at_risk")),
+                bad_when_up=True,
+                versus=versus,
+                trend=month_ends["revenue_at_risk"].tolist(),
+                help="Monthly recurring revenue of the subscriptions with a past-due invoice.",
+            )
+with receivables_tiles[3], ui.guard("Open alerts"):
+    alerts = q.open_alerts()
+    total = int(alerts["alerts"].sum())
+    critical = int(alerts.loc[alerts["severity"] == "critical", "alerts"].sum())
+    ui.kpi(
+        "Open alerts",
+        f"{total:,}",
+        delta=f"{critical} critical" if critical else None,
+        bad_when_up=True,
+        help="Alerts not resolved yet (any segment; sidebar filters do not apply). "
+        "Details on the Fraud & alerts page.",
+    )
+
+st.subheader(
+    "Recovery and churn",
+    help="Company-wide: the cohort and monthly marts behind these KPIs have no segments, so "
+    "only the date range applies.",
+)
+recovery_tiles = st.columns(4)
+with ui.guard("Recovery KPIs"):
+    cohorts = q.recovery_cohorts(f)
+    elapsed = cohorts[cohorts["is_window_elapsed"]]
+    if elapsed.empty:
+        with recovery_tiles[0]:
+            st.info("No recovery cohort in the date range has had its 60-day window yet.")
+    else:
+        latest = elapsed.iloc[-1]
+        earlier = elapsed.iloc[-2] if len(elapsed) > 1 else None
+        versus = f"vs {_month(earlier['cohort_month'])} cohort" if earlier is not None else None
+        with recovery_tiles[0]:
+            ui.kpi(
+                "Recovery rate",
+                ui.pct(latest["cohort_recovery_rate"]),
+                delta=None
+                if earlier is None
+                else ui.delta_pp(latest["cohort_recovery_rate"], earlier["cohort_recovery_rate"]),
+                versus=versus,
+                trend=elapsed["cohort_recovery_rate"].tolist(),
+                help=f"Cohort {_month(latest['cohort_month'])} (the latest whose 60-day recovery "
+                "window has elapsed): invoices recovered within 60 days ÷ invoices that entered "
+                "recovery.",
+            )
+        with recovery_tiles[1]:
+            ui.kpi(
+                "Recovered revenue",
+                ui.money(latest["cohort_recovered_revenue_reporting"], currency),
+                delta=None
+                if earlier is None
+                else ui.delta_rel(
+                    latest["cohort_recovered_revenue_reporting"],
+                    earlier["cohort_recovered_revenue_reporting"],
+                ),
+                versus=versus,
+                trend=elapsed["cohort_recovered_revenue_reporting"].tolist(),
+                help=f"Amount due of the invoices of cohort {_month(latest['cohort_month'])} "
+                f"recovered within 60 days ({ui.pct(latest['cohort_recovered_revenue_rate'])} of "
+                "the amount that entered recovery).",
+            )
+with ui.guard("Involuntary churn"):
+    months = q.collections_monthly(f)
+    complete = months[months["is_complete_month"]]
+    if not complete.empty:
+        latest = complete.iloc[-1]
+        earlier = complete.iloc[-2] if len(complete) > 1 else None
+        with recovery_tiles[2]:
+            ui.kpi(
+                "Involuntary churn",
+                ui.pct(latest["involuntary_churn_rate"], 2),
+                delta=None
+                if earlier is None
+                else ui.delta_pp(
+                    latest["involuntary_churn_rate"], earlier["involuntary_churn_rate"]
+                ),
+                bad_when_up=True,
+                versus=None if earlier is None else f"vs {_month(earlier['month_start'])}",
+                trend=complete["involuntary_churn_rate"].tolist(),
+                help=f"{_month(latest['month_start'])}: subscriptions cancelled for non-payment "
+                f"({int(latest['involuntary_cancellations'])}) ÷ active at the month start "
+                f"({int(latest['active_subscriptions_at_month_start']):,}).",
+            )
+        with recovery_tiles[3]:
+            ui.kpi(
+                "Write-off rate",
+                ui.pct(latest["write_off_rate"], 2),
+                delta=None
+                if earlier is None
+                else ui.delta_pp(latest["write_off_rate"], earlier["write_off_rate"]),
+                bad_when_up=True,
+                versus=None if earlier is None else f"vs {_month(earlier['month_start'])}",
+                trend=complete["write_off_rate"].tolist(),
+                help=f"Invoices billed in {_month(latest['month_start'])}: amount written off ÷ "
+                "amount billed (billing-month cohort; grows as the cohort ages).",
+            )
+
+st.divider()
+left, right = st.columns(2, gap="large")
+with left, ui.guard("Past-due trend"):
+    st.markdown("**Past-due receivables by age, at each month end**")
+    month_ends = q.receivables_month_ends(f)
+    if not month_ends.empty:
+        fig = go.Figure()
+        buckets = [
+            ("past_due_1_30", "1–30 days"),
+            ("past_due_31_60", "31–60 days"),
+            ("past_due_61_90", "61–90 days"),
+            ("past_due_91_plus", "91+ days"),
+        ]
+        for (column, name), colour in zip(buckets, ui.SEQUENTIAL[1:], strict=True):
+            fig.add_bar(
+                x=month_ends["date_day"], y=month_ends[column], name=name, marker_color=colour
+            )
+        fig.add_scatter(
+            x=month_ends["date_day"],
+            y=month_ends["revenue_at_risk"],
+            name="Revenue at risk (MRR)",
+            mode="lines+markers",
+            line={"color": ui.BLACK, "dash": "dot"},
+        )
+        fig.update_layout(barmode="stack")
+        fig.update_yaxes(tickprefix=ui.symbol(currency), tickformat=",.0f")
+        st.plotly_chart(ui.style(fig, x="Month end", y=f"Amount ({currency})"))
+
+with right, ui.guard("Delinquency trend"):
+    st.markdown("**Delinquency rate, at each month end**")
+    month_ends = q.receivables_month_ends(f)
+    if not month_ends.empty:
+        fig = go.Figure()
+        fig.add_scatter(
+            x=month_ends["date_day"],
+            y=month_ends["delinquency_rate"],
+            name="By amount (past due ÷ open receivables)",
+            mode="lines+markers",
+            line={"color": ui.VERMILLION},
+        )
+        fig.add_scatter(
+            x=month_ends["date_day"],
+            y=month_ends["delinquency_rate_subscriptions"],
+            name="By subscriptions (delinquent ÷ active)",
+            mode="lines+markers",
+            line={"color": ui.BLUE},
+        )
+        fig.update_yaxes(tickformat=".1%", rangemode="tozero")
+        st.plotly_chart(ui.style(fig, x="Month end", y="Delinquency rate (%)"))
+
+left, right = st.columns(2, gap="large")
+with left, ui.guard("Recovery trend"):
+    st.markdown("**Recovery rate by cohort** (month of entering recovery)")
+    cohorts = q.recovery_cohorts(f)
+    if not cohorts.empty:
+        fig = go.Figure()
+        fig.add_bar(
+            x=cohorts["cohort_month"],
+            y=cohorts["cohort_recovery_rate"],
+            marker_color=[ui.GREEN if done else ui.GREY for done in cohorts["is_window_elapsed"]],
+            marker_pattern_shape=["" if done else "/" for done in cohorts["is_window_elapsed"]],
+            name="Recovery rate",
+            customdata=cohorts[["invoices_entered", "cohort_invoices_window_elapsed"]],
+            hovertemplate="%{y:.1%} · %{customdata[1]} of %{customdata[0]} invoices judged"
+            "<extra></extra>",
+        )
+        fig.update_yaxes(tickformat=".0%", range=[0, 1])
+        st.plotly_chart(ui.style(fig, x="Cohort month", y="Recovered within 60 days (%)"))
+        st.caption(
+            "Grey hatched bars: cohorts whose 60-day window has not fully elapsed — their rate "
+            "only counts the invoices already judged and will change."
+        )
+with right, ui.guard("Churn trend"):
+    st.markdown("**Involuntary churn rate by month**")
+    months = q.collections_monthly(f)
+    if not months.empty:
+        fig = go.Figure()
+        fig.add_scatter(
+            x=months["month_start"],
+            y=months["involuntary_churn_rate"],
+            mode="lines+markers",
+            name="Involuntary churn",
+            line={"color": ui.PURPLE},
+        )
+        fig.update_yaxes(tickformat=".2%", rangemode="tozero")
+        st.plotly_chart(ui.style(fig, x="Month", y="Cancelled for non-payment (%)"))

@@ -1,0 +1,399 @@
+"""Recovery: curves by cohort, channels, retries, decline codes, dunning, payment plans, write-offs."""
+
+import pandas as pd
+import plotly.colors as pc
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import components as ui
+from dashboards import queries as q
+
+f = ui.page_header(
+    "Recovery",
+    caption="What comes back after a failed or late payment, how, and how fast. These marts are "
+    "company-wide: only the date range applies.",
+)
+currency = q.reporting_currency()
+
+st.subheader("Recovery curves by cohort")
+with ui.guard("Recovery curves"):
+    curves = q.recovery_curves(f)
+    cohorts = q.recovery_cohorts(f)
+    if curves.empty:
+        ui.empty_note("Recovery cohorts")
+    else:
+        months = sorted(curves["cohort_month"].unique())
+        colours = pc.sample_colorscale(
+            "Viridis", [0.85 * i / max(len(months) - 1, 1) for i in range(len(months))]
+        )
+        fig = go.Figure()
+        for month, colour in zip(months, colours, strict=True):
+            rows = curves[(curves["cohort_month"] == month) & curves["invoices_observed"].gt(0)]
+            censored = not bool(rows["is_window_elapsed"].all()) if len(rows) else True
+            fig.add_scatter(
+                x=rows["days_since_entered"],
+                y=rows["recovered_share"],
+                name=f"{pd.Timestamp(month):%b %Y}{' (censored)' if censored else ''}",
+                mode="lines",
+                line={"color": colour, "dash": "dot" if censored else "solid", "width": 2},
+                customdata=rows[["invoices_recovered", "invoices_observed"]],
+                hovertemplate="day %{x}: %{y:.1%} (%{customdata[0]} of %{customdata[1]} "
+                "invoices)<extra>%{fullData.name}</extra>",
+            )
+        fig.update_yaxes(tickformat=".0%", range=[0, 1])
+        fig.update_layout(hovermode="closest")
+        st.plotly_chart(
+            ui.style(
+                fig,
+                x="Days since entering recovery",
+                y="Invoices recovered (cumulative %)",
+                height=420,
+                legend="Cohort",
+            )
+        )
+        st.caption(
+            "Dotted: censored cohorts — their 60-day window has not elapsed for every invoice; "
+            "each point only counts invoices observed for that many days."
+        )
+        table = cohorts.assign(
+            status=["complete" if done else "censored" for done in cohorts["is_window_elapsed"]]
+        )
+        st.dataframe(
+            table[
+                [
+                    "cohort_month",
+                    "status",
+                    "invoices_entered",
+                    "amount_entered_reporting",
+                    "cohort_invoices_window_elapsed",
+                    "cohort_recovery_rate",
+                    "cohort_recovered_revenue_reporting",
+                    "cohort_recovered_revenue_rate",
+                    "cohort_median_days_to_recovery",
+                ]
+            ],
+            hide_index=True,
+            column_config={
+                "cohort_month": st.column_config.DateColumn("Cohort", format="MMM YYYY"),
+                "status": "Window",
+                "invoices_entered": st.column_config.NumberColumn("Entered", format="%d"),
+                "amount_entered_reporting": st.column_config.NumberColumn(
+                    f"Amount entered ({currency})", format="%.2f"
+                ),
+                "cohort_invoices_window_elapsed": st.column_config.NumberColumn(
+                    "Judged", format="%d", help="Invoices whose own 60-day window has elapsed."
+                ),
+                "cohort_recovery_rate": st.column_config.NumberColumn(
+                    "Recovery rate", format="percent"
+                ),
+                "cohort_recovered_revenue_reporting": st.column_config.NumberColumn(
+                    f"Recovered revenue ({currency})", format="%.2f"
+                ),
+                "cohort_recovered_revenue_rate": st.column_config.NumberColumn(
+                    "Recovered share of amount", format="percent"
+                ),
+                "cohort_median_days_to_recovery": st.column_config.NumberColumn(
+                    "Median days to recover", format="%.1f"
+                ),
+            },
+        )
+
+st.subheader("Recovery by channel")
+with ui.guard("Recovery by channel"):
+    channels = q.recovery_by_channel(f)
+    if channels.empty:
+        ui.empty_note("Recovery channels")
+    else:
+        left, right = st.columns([3, 2], gap="large")
+        order = (
+            channels.groupby("recovery_channel")["invoices_recovered"]
+            .sum()
+            .sort_values(ascending=False)
+            .index.tolist()
+        )
+        with left:
+            fig = go.Figure()
+            for channel, colour in zip(order, ui.OKABE_ITO, strict=False):
+                rows = channels[channels["recovery_channel"] == channel]
+                fig.add_bar(
+                    x=rows["cohort_month"],
+                    y=rows["channel_recovery_rate"],
+                    name=channel.replace("_", " "),
+                    marker_color=colour,
+                    customdata=rows[
+                        ["invoices_recovered_in_window", "cohort_invoices_window_elapsed"]
+                    ],
+                    hovertemplate="%{y:.1%} (%{customdata[0]} of %{customdata[1]})",
+                )
+            fig.update_layout(barmode="stack")
+            fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+            st.plotly_chart(
+                ui.style(fig, x="Cohort month", y="Recovered within 60 days (%)", legend="Channel")
+            )
+            st.caption("The channels of a cohort add up to its recovery rate.")
+        with right:
+            totals = (
+                channels.groupby("recovery_channel", as_index=False)[
+                    ["invoices_recovered", "amount_recovered_reporting"]
+                ]
+                .sum()
+                .sort_values("amount_recovered_reporting", ascending=False)
+            )
+            st.dataframe(
+                totals,
+                hide_index=True,
+                column_config={
+                    "recovery_channel": "Channel",
+                    "invoices_recovered": st.column_config.NumberColumn("Invoices", format="%d"),
+                    "amount_recovered_reporting": st.column_config.NumberColumn(
+                        f"Recovered ({currency})", format="%.2f"
+                    ),
+                },
+            )
+            st.caption("All recoveries of the cohorts in the date range, before any write-off.")
+
+st.subheader("Retries")
+st.caption("All time (retry_performance has no date). Attempts on invoices; card checks excluded.")
+with ui.guard("Retry success heatmap"):
+    heat = q.retry_heatmap()
+    grid = heat.pivot_table(
+        index="attempt_number", columns="hours_since_previous_attempt", values="success_rate"
+    )
+    labels = heat.drop_duplicates("hours_since_previous_attempt").sort_values("hours_sort_order")
+    grid = grid.reindex(columns=labels["hours_since_previous_attempt"])
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.values,
+            x=grid.columns,
+            y=[str(n) for n in grid.index],
+            colorscale=ui.HEATMAP_SCALE,
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "Success", "tickformat": ".0%"},
+            hovertemplate="attempt %{y}, %{x} after the previous: %{z:.1%}<extra></extra>",
+        )
+    )
+    st.plotly_chart(ui.style(fig, x="Hours since the previous attempt", y="Attempt number"))
+with ui.guard("Retry performance"):
+    retries = q.retry_performance()
+    left, right = st.columns(2, gap="large")
+    for col, dimension, x_title in (
+        (left, "attempt_number", "Attempt number (1 = first attempt)"),
+        (right, "hours_since_previous_attempt", "Hours since the previous attempt"),
+    ):
+        rows = retries[retries["dimension"] == dimension].sort_values("sort_order")
+        with col:
+            fig = go.Figure()
+            fig.add_bar(
+                x=rows["dimension_value"],
+                y=rows["success_rate"],
+                marker_color=ui.BLUE,
+                customdata=rows[["successes", "attempts"]],
+                hovertemplate="%{y:.1%} (%{customdata[0]} of %{customdata[1]})<extra></extra>",
+            )
+            fig.update_xaxes(type="category")
+            fig.update_yaxes(tickformat=".0%", range=[0, 1])
+            st.plotly_chart(ui.style(fig, x=x_title, y="Success rate (%)", height=300))
+    wasted = int(
+        retries.loc[retries["dimension"] == "attempt_number", "retries_after_hard_decline"].sum()
+    )
+    if wasted:
+        st.warning(
+            f"{wasted:,} retries followed a hard or fraud decline: they cannot succeed on the "
+            "same card, cost fees and breach Visa's retry rules.",
+            icon=":material/report:",
+        )
+
+st.subheader("Decline codes")
+with ui.guard("Decline classes over time"):
+    classes = q.decline_classes_daily(f)
+    if not classes.empty:
+        weekly = (
+            classes.assign(week=pd.to_datetime(classes["day"]).dt.to_period("W").dt.start_time)
+            .groupby(["week", "decline_class"], as_index=False)["failures"]
+            .sum()
+        )
+        fig = go.Figure()
+        class_colours = {
+            "soft": ui.SKY,
+            "hard": ui.ORANGE,
+            "fraud": ui.VERMILLION,
+            "unknown": ui.GREY,
+        }
+        for name, colour in class_colours.items():
+            rows = weekly[weekly["decline_class"] == name]
+            if not rows.empty:
+                fig.add_bar(x=rows["week"], y=rows["failures"], name=name, marker_color=colour)
+        fig.update_layout(barmode="stack")
+        st.plotly_chart(ui.style(fig, x="Week", y="Failed attempts", legend="Decline class"))
+with ui.guard("Retry success after each decline code"):
+    retries = q.retry_performance()
+    codes = retries[
+        (retries["dimension"] == "previous_decline_code") & (retries["dimension_value"] != "none")
+    ].sort_values("attempts", ascending=False)
+    st.markdown("**What happens on the retry after each decline code**")
+    st.dataframe(
+        codes[["dimension_value", "attempts", "success_rate", "amount_collected_reporting"]],
+        hide_index=True,
+        column_config={
+            "dimension_value": "Previous decline code",
+            "attempts": st.column_config.NumberColumn("Retries", format="%d"),
+            "success_rate": st.column_config.ProgressColumn(
+                "Retry success", format="percent", min_value=0, max_value=1
+            ),
+            "amount_collected_reporting": st.column_config.NumberColumn(
+                f"Collected ({currency})", format="%.2f"
+            ),
+        },
+        height=320,
+    )
+
+st.subheader("Dunning funnel")
+with ui.guard("Dunning funnel"):
+    funnel = q.dunning_funnel(f)
+    if funnel.empty:
+        ui.empty_note("Dunning messages")
+    else:
+        by_channel = funnel.groupby("channel", as_index=False)[
+            [
+                "messages_sent",
+                "messages_opened",
+                "messages_clicked",
+                "messages_measured",
+                "invoices_paid_in_window",
+            ]
+        ].sum()
+        left, right = st.columns([2, 3], gap="large")
+        with left:
+            fig = go.Figure()
+            for (_, row), colour in zip(by_channel.iterrows(), ui.OKABE_ITO, strict=False):
+                fig.add_funnel(
+                    y=["Sent", "Opened", "Clicked", "Paid within 7 days"],
+                    x=[
+                        row["messages_sent"],
+                        row["messages_opened"],
+                        row["messages_clicked"],
+                        row["invoices_paid_in_window"],
+                    ],
+                    name=row["channel"],
+                    marker_color=colour,
+                    textinfo="value",
+                )
+            st.plotly_chart(
+                ui.style(fig, x="Messages", y="Funnel step", height=380, legend="Channel")
+            )
+        with right:
+            table = funnel.assign(
+                open_rate=funnel["messages_opened"] / funnel["messages_sent"],
+                click_rate=funnel["messages_clicked"] / funnel["messages_sent"],
+                paid_rate=funnel["invoices_paid_in_window"]
+                / funnel["messages_measured"].where(funnel["messages_measured"] > 0),
+            )
+            st.dataframe(
+                table[
+                    [
+                        "channel",
+                        "template",
+                        "messages_sent",
+                        "open_rate",
+                        "click_rate",
+                        "messages_measured",
+                        "paid_rate",
+                    ]
+                ],
+                hide_index=True,
+                column_config={
+                    "channel": "Channel",
+                    "template": "Template",
+                    "messages_sent": st.column_config.NumberColumn("Sent", format="%d"),
+                    "open_rate": st.column_config.NumberColumn("Opened", format="percent"),
+                    "click_rate": st.column_config.NumberColumn("Clicked", format="percent"),
+                    "messages_measured": st.column_config.NumberColumn(
+                        "Measured",
+                        format="%d",
+                        help="Messages about an unpaid invoice whose 7-day window has elapsed.",
+                    ),
+                    "paid_rate": st.column_config.NumberColumn(
+                        "Paid within 7 days", format="percent"
+                    ),
+                },
+                height=380,
+            )
+        st.caption(
+            "Send months overlapping the date range. 'Paid within 7 days' is measured on "
+            "messages about an invoice still unpaid when sent, once their 7 days have passed."
+        )
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.subheader("Payment plans")
+    with ui.guard("Payment plans"):
+        plans = q.payment_plan_outcomes(f)
+        if plans.empty:
+            ui.empty_note("Payment plans")
+        else:
+            totals = plans.groupby("outcome")["plans"].sum()
+            tiles = st.columns(4)
+            for tile, outcome in zip(
+                tiles, ("completed", "active", "broken", "cancelled"), strict=True
+            ):
+                tile.metric(outcome.capitalize(), f"{int(totals.get(outcome, 0)):,}")
+            st.caption(
+                f"{int(plans['plans'].sum()):,} plans accepted in the date range; "
+                f"{ui.money(plans['amount_collected'].sum(), currency, compact=False)} collected "
+                f"through them of {ui.money(plans['amount_agreed'].sum(), currency, compact=False)} "
+                "agreed."
+            )
+            by_month = plans.groupby(["agreed_month", "outcome"], as_index=False)["plans"].sum()
+            outcome_colours = {
+                "completed": ui.GREEN,
+                "active": ui.SKY,
+                "broken": ui.VERMILLION,
+                "cancelled": ui.GREY,
+            }
+            fig = go.Figure()
+            for outcome, colour in outcome_colours.items():
+                rows = by_month[by_month["outcome"] == outcome]
+                if not rows.empty:
+                    fig.add_bar(
+                        x=rows["agreed_month"], y=rows["plans"], name=outcome, marker_color=colour
+                    )
+            fig.update_layout(barmode="stack")
+            fig.update_xaxes(dtick="M1", tickformat="%b %Y")  # whole months, even for one month
+            st.plotly_chart(
+                ui.style(fig, x="Month agreed", y="Plans", height=300, legend="Outcome")
+            )
+with right:
+    st.subheader("Write-offs")
+    with ui.guard("Write-offs"):
+        months = q.collections_monthly(f)
+        fig = go.Figure()
+        fig.add_bar(
+            x=months["month_start"],
+            y=months["written_off_reporting"],
+            name=f"Written off in the month ({currency})",
+            marker_color=ui.VERMILLION,
+        )
+        fig.add_scatter(
+            x=months["month_start"],
+            y=months["write_off_rate"],
+            name="Write-off rate of the billing month",
+            yaxis="y2",
+            mode="lines+markers",
+            line={"color": ui.BLACK},
+        )
+        fig.update_yaxes(tickprefix=ui.symbol(currency), tickformat=",.0f")
+        fig.update_layout(
+            yaxis2={
+                "title": "Write-off rate (%)",
+                "overlaying": "y",
+                "side": "right",
+                "tickformat": ".1%",
+                "rangemode": "tozero",
+            }
+        )
+        st.plotly_chart(ui.style(fig, x="Month", y=f"Written off ({currency})", height=380))
+        st.caption(
+            "Write-off rate: amount eventually written off of the invoices billed in the month ÷ "
+            "amount billed (grows as a billing month ages)."
+        )

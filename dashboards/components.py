@@ -1,0 +1,175 @@
+"""Shared page furniture: the header with "data as of" and honoured filters, number formats,
+the colour-blind-safe chart style, and the guard that turns a missing mart into a clear note."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import queries as q
+from dashboards.filters import FILTER_LABELS, Filters, current_filters
+
+# Okabe & Ito (2008), distinguishable with every common colour-vision deficiency.
+OKABE_ITO = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+)
+BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY, YELLOW, BLACK = OKABE_ITO
+GREY = "#999999"
+# Ordered from healthy to bad, for ageing buckets and the like.
+SEQUENTIAL = ("#56B4E9", "#0072B2", "#E69F00", "#D55E00", "#7F2704")
+HEATMAP_SCALE = "Cividis"  # perceptually uniform and colour-blind safe
+
+_CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def symbol(currency: str) -> str:
+    """Prefix for amounts on chart axes: € / $ / £, else the ISO code."""
+    return _CURRENCY_SYMBOLS.get(currency, f"{currency} ")
+
+
+def money(value: object, currency: str, *, compact: bool = True) -> str:
+    """€1.23M / $45.6k / CHF 1,234 — compact for KPI tiles, exact for tables."""
+    if _missing(value):
+        return "—"
+    amount = float(value)  # type: ignore[arg-type]
+    symbol = _CURRENCY_SYMBOLS.get(currency)
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    if compact and amount >= 1_000_000:
+        text = f"{amount / 1_000_000:.2f}M"
+    elif compact and amount >= 10_000:
+        text = f"{amount / 1_000:.1f}k"
+    else:
+        text = f"{amount:,.0f}" if amount >= 1000 or amount == int(amount) else f"{amount:,.2f}"
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency} {text}"
+
+
+def pct(ratio: object, digits: int = 1) -> str:
+    """A ratio (0.1234) as a percentage (12.3%)."""
+    return "—" if _missing(ratio) else f"{float(ratio) * 100:.{digits}f}%"  # type: ignore[arg-type]
+
+
+def number(value: object) -> str:
+    return "—" if _missing(value) else f"{float(value):,.0f}"  # type: ignore[arg-type]
+
+
+def delta_pp(current: object, previous: object) -> str | None:
+    """Change of a ratio in percentage points, for st.metric's delta."""
+    if _missing(current) or _missing(previous):
+        return None
+    return f"{(float(current) - float(previous)) * 100:+.1f} pp"  # type: ignore[arg-type]
+
+
+def delta_rel(current: object, previous: object) -> str | None:
+    """Relative change of an amount or count, for st.metric's delta."""
+    if _missing(current) or _missing(previous) or float(previous) == 0:  # type: ignore[arg-type]
+        return None
+    return f"{(float(current) / float(previous) - 1) * 100:+.1f}%"  # type: ignore[arg-type]
+
+
+def style(fig: go.Figure, *, x: str, y: str, height: int = 360, legend: str = "") -> go.Figure:
+    """Labelled axes, the Okabe-Ito palette and a compact layout for every chart."""
+    fig.update_layout(
+        colorway=OKABE_ITO,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"title": {"text": legend}, "orientation": "h", "y": -0.2},
+        hovermode=fig.layout.hovermode or "x unified",  # a chart may have chosen "closest"
+        xaxis_title=x,
+        yaxis_title=y,
+    )
+    return fig
+
+
+def page_header(title: str, caption: str = "") -> Filters:
+    """Title, "data as of", and the filters this page applies (set by the router)."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    filters = current_filters()
+    honours = st.session_state.get("honoured_filters", frozenset())
+    honoured = [name for name in FILTER_LABELS if name in honours]
+    try:
+        as_of = q.data_as_of()
+        line = (
+            f"**Data as of {as_of.as_of:%d %b %Y %H:%M} UTC** · published "
+            f"{as_of.published_at:%d %b %Y %H:%M} UTC · amounts in {as_of.reporting_currency}"
+        )
+    except q.NotAvailable as exc:
+        if not q.is_published():
+            st.info(f"Nothing to show yet: {exc}", icon=":material/hourglass_empty:")
+            st.stop()
+        line = f"**Data as of: unknown** — {exc}"
+    applied = filters.describe(honoured)
+    st.markdown(
+        f"{line}  \nFilters applied here: {applied if applied else 'none'}",
+        help="Change filters in the sidebar. Filters this page does not use are greyed out.",
+    )
+    return filters
+
+
+@contextmanager
+def guard(what: str) -> Iterator[None]:
+    """Render a section; if its mart is not built yet, say so instead of raising.
+
+    A missing table is expected while the project grows (alerts before the alerting asset
+    exists). Any other database error is a bug and is shown as one, without a traceback.
+    """
+    try:
+        yield
+    except q.NotAvailable as exc:
+        st.info(f"**{what}**: not available yet — {exc}", icon=":material/hourglass_empty:")
+    except duckdb.Error as exc:
+        st.error(f"**{what}** could not be loaded: {exc}", icon=":material/error:")
+
+
+def empty_note(what: str) -> None:
+    st.info(f"{what}: no rows for the selected filters.", icon=":material/filter_alt_off:")
+
+
+def _delta_colour(delta: str | None, bad_when_up: bool) -> str:
+    """Blue for better, orange for worse (not red/green: colour-blind safe); grey for no change."""
+    if not delta or not any(ch.isdigit() and ch != "0" for ch in delta.split()[0]):
+        return "gray"
+    went_up = delta.startswith("+")
+    return "orange" if went_up == bad_when_up else "blue"
+
+
+def kpi(
+    label: str,
+    value: str,
+    *,
+    delta: str | None = None,
+    bad_when_up: bool = False,
+    versus: str | None = None,
+    trend: list[float] | None = None,
+    help: str | None = None,
+) -> None:
+    """A KPI tile: value, change against the previous period, and a sparkline of its trend."""
+    st.metric(
+        label,
+        value,
+        delta=delta,
+        delta_color=_delta_colour(delta, bad_when_up),
+        delta_description=versus if delta else None,
+        chart_data=[v for v in (trend or []) if not _missing(v)] or None,
+        chart_type="line",
+        border=True,
+        help=help,
+    )

@@ -1,0 +1,330 @@
+"""Every page, rendered headless by Streamlit's AppTest on the sample warehouse built by the real
+pipeline: no exception, the numbers the marts hold, filters applied, missing marts explained,
+the access gate, the workbench's refusals, and a publish while the pipeline writes."""
+
+import json
+import threading
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from orchestration.config import DBT_PROJECT_DIR, REPO_ROOT, load_settings
+from orchestration.publish import publish
+from tests.dashboards.conftest import APP, PAGES, copy_settings, pointed_at, run_page
+
+# Marts the pages already read but no model publishes yet: their sections say so.
+PENDING = ("marts.retry_heatmap", "marts.fct_dunning_messages", "marts.fct_escalations")
+
+
+def mart(settings, sql: str, params: list | None = None):
+    """The test's own read of the published marts (not through the dashboard's code)."""
+    with duckdb.connect(str(settings.published_path.resolve()), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def metric(at, label: str):
+    found = [m for m in at.metric if m.label == label]
+    assert found, f"no KPI tile {label!r}; tiles: {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def euros(amount: float) -> str:
+    """The KPI tiles' compact money format, written out independently."""
+    if amount >= 1_000_000:
+        return f"€{amount / 1_000_000:.2f}M"
+    if amount >= 10_000:
+        return f"€{amount / 1000:.1f}k"
+    return f"€{amount:,.0f}" if amount >= 1000 or amount == int(amount) else f"€{amount:,.2f}"
+
+
+def not_available(at) -> list[str]:
+    return [i.value for i in at.info if "not available yet" in i.value]
+
+
+@pytest.mark.parametrize(("url", "title", "page"), PAGES)
+def test_page_renders_on_the_sample_warehouse(published, url, title, page):
+    with pointed_at(published):
+        at = run_page(page)
+    assert not at.exception, at.exception
+    assert [t.value for t in at.title] == [title]
+    assert not at.error, [e.value for e in at.error]
+    header = at.markdown[0].value
+    assert header.startswith("**Data as of ") and "Filters applied here:" in header
+    for note in not_available(at):
+        assert any(table in note for table in PENDING), note
+
+
+def test_overview_kpis_equal_the_marts(published):
+    with pointed_at(published):
+        at = run_page()
+    (as_of_day,) = mart(published, "select max(month_end) from marts.collections_monthly")[0]
+    (previous_day,) = mart(
+        published,
+        "select max(month_end) from marts.collections_monthly where month_end < ?",
+        [as_of_day],
+    )[0]
+    rows = dict(
+        (day, (past_due, open_, at_risk))
+        for day, past_due, open_, at_risk in mart(
+            published,
+            """select date_day, sum(past_due_reporting), sum(open_receivables_reporting),
+                      sum(revenue_at_risk_reporting)
+               from marts.receivables_daily where date_day in (?, ?) group by date_day""",
+            [as_of_day, previous_day],
+        )
+    )
+    past_due, open_, at_risk = (float(v) for v in rows[as_of_day])
+    rate, previous_rate = past_due / open_, float(rows[previous_day][0] / rows[previous_day][1])
+    tile = metric(at, "Delinquency rate")
+    assert tile.value == f"{rate * 100:.1f}%"
+    assert tile.delta == f"{(rate - previous_rate) * 100:+.1f} pp"
+    assert metric(at, "Past-due amount").value == euros(past_due)
+    assert metric(at, "Revenue at risk").value == euros(at_risk)
+
+    recovery_rate, recovered = mart(
+        published,
+        """select cohort_recovery_rate, cohort_recovered_revenue_reporting
+           from marts.recovery_cohorts where days_since_entered = 0 and is_window_elapsed
+           order by cohort_month desc limit 1""",
+    )[0]
+    assert metric(at, "Recovery rate").value == f"{float(recovery_rate) * 100:.1f}%"
+    assert metric(at, "Recovered revenue").value == euros(float(recovered))
+
+    churn, write_off = mart(
+        published,
+        """select involuntary_churn_rate, write_off_rate from marts.collections_monthly
+           where is_complete_month order by month_start desc limit 1""",
+    )[0]
+    assert metric(at, "Involuntary churn").value == f"{float(churn) * 100:.2f}%"
+    assert metric(at, "Write-off rate").value == f"{float(write_off) * 100:.2f}%"
+
+    tables = {
+        f"{s}.{t}"
+        for s, t in mart(
+            published, "select table_schema, table_name from information_schema.tables"
+        )
+    }
+    if "alerting.alerts" in tables:
+        (open_alerts,) = mart(
+            published, "select count(*) from alerting.alerts where status <> 'resolved'"
+        )[0]
+        assert metric(at, "Open alerts").value == f"{open_alerts:,}"
+
+
+def test_segment_filters_reach_the_receivable_kpis(published):
+    (plan, rate, at_risk), *_ = mart(
+        published,
+        """select plan, sum(past_due_reporting) / sum(open_receivables_reporting),
+                  sum(revenue_at_risk_reporting)
+           from marts.receivables_daily
+           where date_day = (select max(month_end) from marts.collections_monthly)
+           group by plan having sum(open_receivables_reporting) > 0
+           order by sum(open_receivables_reporting) desc""",
+    )
+    with pointed_at(published):
+        at = run_page()
+        at.multiselect(key="filter_plan").select(plan).run()
+        assert not at.exception
+        assert metric(at, "Delinquency rate").value == f"{float(rate) * 100:.1f}%"
+        assert metric(at, "Revenue at risk").value == euros(float(at_risk))
+        assert f"Plan: {plan}" in at.markdown[0].value
+        # The choice survives a page that cannot apply it (greyed out there) and back.
+        at.switch_page("app_pages/recovery.py").run()
+        assert at.multiselect(key="filter_plan").disabled
+        assert "Plan" not in at.markdown[0].value.split("Filters applied here:")[1]
+        at.switch_page("app_pages/delinquency.py").run()
+        assert at.multiselect(key="filter_plan").value == [plan]
+        assert f"Plan: {plan}" in at.markdown[0].value
+
+
+def test_customer_lookup_shows_the_customers_rows(published):
+    customer_id, invoices = mart(
+        published,
+        """select customer_id, count(*) from marts.fct_invoices
+           group by customer_id order by count(*) desc, customer_id limit 1""",
+    )[0]
+    (attempts,) = mart(
+        published,
+        "select count(*) from marts.fct_payment_attempts where customer_id = ?",
+        [customer_id],
+    )[0]
+    (masked,) = mart(
+        published,
+        "select email_masked from marts.dim_customers where customer_id = ?",
+        [customer_id],
+    )[0]
+    with pointed_at(published):
+        at = run_page("app_pages/customer_lookup.py")
+        at.text_input[0].input(customer_id).run()
+    assert not at.exception and not at.error
+    frames = {tuple(df.value.columns)[:1]: len(df.value) for df in at.dataframe}
+    assert frames[("invoice_id",)] == invoices
+    assert frames[("attempt_id",)] == attempts
+    assert masked in [m.value for m in at.metric]
+    assert "***@" in masked  # only the masked email exists in the marts
+
+
+def test_unknown_customer_is_a_clear_note(published):
+    with pointed_at(published):
+        at = run_page("app_pages/customer_lookup.py")
+        at.text_input[0].input("cus_does_not_exist").run()
+    assert not at.exception
+    assert any("No customer with id `cus_does_not_exist`" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("COPY marts.fct_invoices TO '/tmp/out.csv'", "COPY is not allowed"),
+        ("select * from read_csv('/etc/passwd')", "read_csv() is not allowed"),
+        ("select 1; drop table marts.fct_invoices", "One statement at a time"),
+    ],
+)
+def test_workbench_refuses_in_the_page(published, sql, message):
+    with pointed_at(published):
+        at = run_page("app_pages/sql_workbench.py")
+        at.text_area(key="workbench_sql").input(sql)
+        at.button[0].click().run()
+    assert not at.exception
+    assert any(message in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_workbench_runs_a_query_and_offers_csv(published):
+    (count,) = mart(published, "select count(*) from marts.fct_invoices")[0]
+    with pointed_at(published):
+        at = run_page("app_pages/sql_workbench.py")
+        at.text_area(key="workbench_sql").input(
+            "select count(*) as invoices from marts.fct_invoices"
+        )
+        at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert at.dataframe[-1].value["invoices"].tolist() == [count]
+    assert "1 rows" in at.caption[-1].value or "1 row" in at.caption[-1].value
+
+
+def test_access_gate_shows_nothing_without_the_password(published):
+    with pointed_at(published, ARREARS_DASHBOARD_PASSWORD="s3cret"):
+        at = run_page()
+        assert not at.metric and [t.value for t in at.title] == ["Arrears"]
+        at.text_input[0].input("guess")
+        at.button[0].click().run()
+        assert [e.value for e in at.error] == ["Wrong password."] and not at.metric
+        at.text_input[0].input("s3cret")
+        at.button[0].click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Overview"] and at.metric
+
+
+def test_no_published_warehouse_yet(tmp_path):
+    empty = load_settings({"ARREARS_HOME": str(tmp_path)})
+    for _, _, page in PAGES:
+        with pointed_at(empty):
+            at = run_page(page)
+        assert not at.exception
+        assert any("Nothing to show yet" in i.value for i in at.info), page
+
+
+def test_missing_marts_render_a_note_not_a_traceback(partial):
+    notes = {}
+    for _, title, page in PAGES:
+        with pointed_at(partial):
+            at = run_page(page)
+        assert not at.exception, (title, at.exception)
+        assert not at.error, (title, [e.value for e in at.error])
+        notes[title] = not_available(at)
+    assert any("marts.recovery_cohorts" in n for n in notes["Overview"])
+    assert any("marts.incidents" in n for n in notes["Fraud & alerts"])
+    assert any("quality.check_results" in n for n in notes["Data quality"])
+
+
+def test_serves_the_published_copy_while_the_pipeline_writes(published, tmp_path):
+    settings = copy_settings(published, tmp_path)
+    (month,) = mart(
+        settings,
+        "select max(month_start) from marts.collections_monthly where is_complete_month",
+    )[0]
+    with pointed_at(settings):
+        before = metric(run_page(), "Involuntary churn").value
+        # The pipeline holds its own file open for writing (as dbt does during a build) ...
+        with duckdb.connect(str(settings.warehouse_path)) as writer:
+            writer.execute(
+                "update marts.collections_monthly set involuntary_churn_rate = 0.5 "
+                "where month_start = ?",
+                [month],
+            )
+            # ... and every page keeps serving the last published copy, without a lock error.
+            for _, title, page in PAGES:
+                at = run_page(page)
+                assert not at.exception and not at.error, title
+            assert metric(run_page(), "Involuntary churn").value == before
+        # Publishing swaps copies while pages render: readers never see a lock or half a file.
+        failures = []
+
+        def publish_twice():
+            try:
+                for _ in range(2):
+                    publish(settings.warehouse_path, settings.published_path)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+
+        publisher = threading.Thread(target=publish_twice)
+        publisher.start()
+        while publisher.is_alive():
+            at = run_page("app_pages/delinquency.py")
+            assert not at.exception and not at.error
+        publisher.join()
+        assert not failures, failures
+        assert metric(run_page(), "Involuntary churn").value == "50.00%"
+
+
+def test_schema_browser_shows_the_dbt_column_descriptions(published):
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    node = manifest["nodes"]["model.arrears.fct_invoices"]
+    columns = [name for (name,) in mart(
+        published,
+        "select column_name from information_schema.columns where table_schema = 'marts' "
+        "and table_name = 'fct_invoices' order by ordinal_position",
+    )]  # fmt: skip
+    with pointed_at(published):
+        at = run_page("app_pages/sql_workbench.py")
+    (browser,) = [
+        df.value for df in at.dataframe
+        if "column_name" in df.value and df.value["column_name"].tolist() == columns
+    ]  # fmt: skip
+    described = dict(zip(browser["column_name"], browser["description"], strict=True))
+    assert described["days_past_due"] == node["columns"]["days_past_due"]["description"].strip()
+    assert described["invoice_id"] == "Unique id of the invoice."
+
+
+def test_workbench_runs_an_example_from_the_analyst_guide(published):
+    with pointed_at(published):
+        at = run_page("app_pages/sql_workbench.py")
+        examples = at.selectbox(key="workbench_example")
+        first = examples.options[0]
+        examples.select(first).run()
+        sql = at.text_area(key="workbench_sql").value
+        at.button[0].click().run()
+    assert not at.exception and not at.error
+    guide = (REPO_ROOT / "docs" / "analyst_guide.md").read_text()
+    assert f"### {first}" in guide and sql in guide
+    assert not at.warning and len(at.dataframe[-1].value) > 0
+
+
+def test_customer_deep_link_opens_that_customer(published):
+    """The fraud page links card-testing customers as `?customer=<id>`."""
+    ((customer_id, invoices),) = mart(
+        published,
+        """select customer_id, count(*) from marts.fct_invoices
+           group by customer_id order by customer_id limit 1""",
+    )
+    with pointed_at(published):
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        at.query_params["customer"] = customer_id
+        at.switch_page("app_pages/customer_lookup.py").run()
+    assert not at.exception and not at.error
+    assert at.text_input[0].value == customer_id
+    assert any(
+        list(df.value.columns)[:1] == ["invoice_id"] and len(df.value) == invoices
+        for df in at.dataframe
+    )

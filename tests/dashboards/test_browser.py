@@ -1,0 +1,95 @@
+"""The dashboard in a real browser (Debian chromium driven by Playwright): every page loads on the
+sample warehouse, shows its title and no error box; a screenshot per page and the measured load
+times go to tests/artifacts/dashboards/."""
+
+import json
+import time
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests.dashboards.conftest import ARTIFACTS, PAGES
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+ERROR_BOXES = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+# Rendered = the script run finished and every visible chart and table has drawn itself
+# (Streamlit shows placeholders first; a screenshot taken earlier captures those).
+RENDERED = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.dataset.testScriptState !== 'notRunning') return false;
+  const visible = (selector) =>
+    [...document.querySelectorAll(selector)].filter((e) => e.checkVisibility());
+  return visible('[data-testid="stPlotlyChart"]').every((e) => e.querySelector('.main-svg'))
+    && visible('[data-testid="stDataFrame"]').every((e) => e.querySelector('canvas'))
+    && document.querySelectorAll('[data-testid="stSkeleton"]').length === 0;
+}"""
+
+
+@pytest.fixture(scope="module")
+def page():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser.new_page(viewport={"width": 1440, "height": 900})
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def load_times():
+    """Page -> seconds, measured in the browser; written out when the module is done."""
+    times: dict[str, dict[str, float]] = {}
+    yield times
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "page_load_times.json").write_text(json.dumps(times, indent=2))
+    lines = ["| page | first load (s) | reload (s) |", "|---|---|---|"]
+    lines += [f"| {name} | {t['first']:.2f} | {t['reload']:.2f} |" for name, t in times.items()]
+    (ARTIFACTS / "page_load_times.md").write_text("\n".join(lines) + "\n")
+
+
+def _load(page: Page, url: str, title: str) -> float:
+    """Navigate and wait until rendered; returns seconds from navigation start (browser clock)."""
+    page.goto(url)
+    page.get_by_role("heading", name=title, exact=True, level=1).wait_for(timeout=60_000)
+    page.wait_for_function(RENDERED, timeout=60_000, polling=100)
+    return page.evaluate("() => performance.now()") / 1000
+
+
+def _screenshot(page: Page, path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so grow the viewport to it."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": max(900, min(height + 40, 8000))})
+    page.wait_for_function(RENDERED, timeout=60_000, polling=100)
+    page.wait_for_timeout(300)  # let Plotly finish resizing to the new width
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+
+@pytest.mark.parametrize(("path", "title", "_file"), PAGES)
+def test_page_loads_without_error(served, page, load_times, path, title, _file):
+    url = f"{served}/{path}"
+    first = _load(page, url, title)
+    reload = _load(page, url, title)  # the queries are cached now
+    assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).all_inner_texts()
+    assert page.get_by_text("Data as of").first.is_visible()
+    assert page.locator('[data-testid="stSidebarNav"]').is_visible()
+    _screenshot(page, ARTIFACTS / f"{path or 'overview'}.png")
+    load_times[title] = {"first": round(first, 3), "reload": round(reload, 3)}
+
+
+def test_a_refused_query_is_explained_in_the_browser(served, page):
+    page.goto(f"{served}/sql_workbench")
+    editor = page.locator('[data-testid="stTextArea"] textarea')
+    editor.wait_for(timeout=60_000)
+    editor.fill("ATTACH '/tmp/other.duckdb' AS other")
+    page.get_by_role("button", name="Run query").click()
+    refusal = page.get_by_text("ATTACH is not allowed")
+    refusal.wait_for(timeout=30_000)
+    assert refusal.is_visible()
+    started = time.monotonic()
+    editor.fill("select count(*) as invoices from marts.fct_invoices")
+    page.get_by_role("button", name="Run query").click()
+    page.get_by_role("button", name="Download CSV").wait_for(timeout=30_000)
+    assert time.monotonic() - started < 30

@@ -75,6 +75,9 @@ build_warehouse_job = dg.define_asset_job(
     "build_warehouse",
     selection=dg.AssetSelection.all(),
     description="Ingest new landing files, rebuild the marts, check, alert and publish.",
+    # One process for the whole run: writers are serialised anyway (one DuckDB file), and a
+    # process per step would pay the Dagster, dbt and Great Expectations imports every step.
+    executor_def=dg.in_process_executor,
 )
 
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from orchestration.alerting.messages import Message
+from orchestration.config import Settings
 
 
 @dataclass(frozen=True)
@@ -67,28 +68,27 @@ class AlertChannels:
         return channels
 
 
-def channels_from_settings(settings: Any) -> AlertChannels:
-    """Channel configuration from `Settings`; fields the settings do not (yet) carry stay off."""
-
-    def get(name: str, default: Any = None) -> Any:
-        value = getattr(settings, name, None)
-        return default if value in (None, "") else value
-
-    email_to = get("alert_email_to", ())
-    if isinstance(email_to, str):
-        email_to = tuple(a.strip() for a in email_to.split(",") if a.strip())
+def channels_from_settings(settings: Settings) -> AlertChannels:
     return AlertChannels(
-        log_path=get("alerts_log_path"),
-        webhook_url=get("alert_webhook_url"),
-        smtp_host=get("alert_smtp_host"),
-        smtp_port=int(get("alert_smtp_port", 25)),
-        smtp_username=get("alert_smtp_username"),
-        smtp_password=get("alert_smtp_password"),
-        smtp_starttls=bool(get("alert_smtp_starttls", False)),
-        smtp_ssl=bool(get("alert_smtp_ssl", False)),
-        email_from=get("alert_email_from", "arrears-alerts@localhost"),
-        email_to=tuple(email_to),
-        dashboard_url=get("dashboard_url"),
+        log_path=settings.alerts_log_path,
+        webhook_url=settings.alert_webhook_url,
+        smtp_host=settings.alert_smtp_host,
+        smtp_port=settings.alert_smtp_port,
+        smtp_username=settings.alert_smtp_username,
+        smtp_password=settings.alert_smtp_password,
+        smtp_starttls=settings.alert_smtp_starttls,
+        smtp_ssl=settings.alert_smtp_ssl,
+        email_from=settings.alert_email_from,
+        email_to=settings.alert_email_to,
+        dashboard_url=settings.dashboard_url,
+    )
+
+
+def acknowledgements_path(settings: Settings) -> Path:
+    """Where `arrears alerts ack` writes its requests (read by the next alerting run)."""
+    return Path(
+        getattr(settings, "alert_acknowledgements_path", None)
+        or settings.home / "alert_acknowledgements.jsonl"
     )
 
 
@@ -97,7 +97,9 @@ def mask_url(url: str | None) -> str | None:
     if not url:
         return url
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}/***"
+    return (
+        f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}/***"
+    )
 
 
 def mask_secrets(text: str, secrets: tuple[str, ...]) -> str:

@@ -1,0 +1,103 @@
+-- One row per payment attempt. Incremental: each run rebuilds every attempt of each invoice that
+-- got a new or updated attempt since the last run, because a late-arriving attempt renumbers its
+-- siblings (attempt_number, hours_since_previous_attempt).
+{{
+    config(
+        materialized='incremental',
+        unique_key='attempt_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+with attempts as (
+    select
+        *,
+        -- Attempts without an invoice (card verifications) form a chain of their own.
+        coalesce(invoice_id, 'attempt:' || attempt_id) as chain_key
+    from {{ ref('stg_billing__payment_attempts') }}
+),
+
+{% if is_incremental() %}
+    touched_chains as (
+        select distinct chain_key
+        from attempts
+        where loaded_at > (select coalesce(max(loaded_at), timestamp '1900-01-01') from {{ this }})
+    ),
+{% endif %}
+
+in_scope as (
+    select attempts.*
+    from attempts
+    {% if is_incremental() %}
+        semi join touched_chains on attempts.chain_key = touched_chains.chain_key
+    {% endif %}
+),
+
+sequenced as (
+    select
+        *,
+        row_number() over (partition by chain_key order by attempted_at, attempt_id) as attempt_number,
+        lag(attempted_at) over (partition by chain_key order by attempted_at, attempt_id)
+            as previous_attempted_at,
+        lag(decline_code) over (partition by chain_key order by attempted_at, attempt_id)
+            as previous_decline_code
+    from in_scope
+),
+
+decline_codes as (
+    select
+        decline_code,
+        decline_class
+    from {{ ref('decline_codes') }}
+),
+
+fx as (
+    select * from {{ ref('int_fx_rates') }}
+)
+
+select
+    sequenced.attempt_id,
+    sequenced.invoice_id,
+    sequenced.customer_id,
+    sequenced.attempted_at,
+    sequenced.amount,
+    sequenced.currency,
+    round(sequenced.amount * fx.rate_to_reporting, 2)::decimal(18, 2) as amount_reporting,
+    sequenced.payment_method,
+    sequenced.card_brand,
+    sequenced.card_country,
+    sequenced.card_bin,
+    sequenced.card_fingerprint,
+    sequenced.processor,
+    sequenced.is_success,
+    sequenced.decline_code,
+    case
+        when sequenced.is_success then null
+        else coalesce(decline_codes.decline_class, 'unknown')
+    end as decline_class,
+    sequenced.attempt_number::integer as attempt_number,
+    round(date_diff('second', sequenced.previous_attempted_at, sequenced.attempted_at) / 3600.0, 2)
+    ::decimal(10, 2) as hours_since_previous_attempt,
+    sequenced.used_3ds,
+    sequenced.attempt_trigger,
+    sequenced.attempt_number > 1 as is_retry,
+    sequenced.previous_decline_code,
+    case
+        when sequenced.attempt_number = 1 then null
+        when sequenced.previous_decline_code is null then null
+        else coalesce(previous_codes.decline_class, 'unknown')
+    end as previous_decline_class,
+    sequenced.reported_attempt_number,
+    sequenced.device_id,
+    sequenced.updated_at,
+    sequenced.loaded_at
+from sequenced
+left join decline_codes
+    on lower(trim(sequenced.decline_code)) = decline_codes.decline_code
+left join decline_codes as previous_codes
+    on lower(trim(sequenced.previous_decline_code)) = previous_codes.decline_code
+left join fx
+    on sequenced.currency = fx.currency
+        and sequenced.attempted_at::date >= fx.valid_from
+        and sequenced.attempted_at::date < fx.valid_to

@@ -1,0 +1,138 @@
+-- Delinquency and dispute rates for verified vs unverified customers and for payments with vs
+-- without 3-D Secure (DOMAIN.md "Prevention effect"; descriptive, not causal).
+--   verification groups: a customer's verification status at sign-up;
+--   3DS groups: card invoices by whether their first attempt used 3-D Secure, and successful card
+--   payments by whether they used it (disputes are counted on the payment they dispute).
+-- Delinquent invoice rate = invoices that went past due / invoices already due.
+with invoices as (
+    select * from {{ ref('fct_invoices') }}
+    where is_receivable
+),
+
+attempts as (
+    select * from {{ ref('fct_payment_attempts') }}
+),
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+disputes as (
+    -- An inquiry (retrieval request) is not a dispute yet.
+    select
+        attempt_id,
+        kind
+    from {{ ref('stg_billing__disputes') }}
+    where kind in ('chargeback', 'fraud_report')
+),
+
+first_attempts as (
+    select
+        invoice_id,
+        used_3ds,
+        payment_method
+    from attempts
+    where attempt_number = 1 and invoice_id is not null
+),
+
+invoice_groups as (
+    select
+        'verification_status' as dimension,
+        coalesce(customers.verification_status, 'unknown') as group_value,
+        invoices.*
+    from invoices
+    left join customers on invoices.customer_id = customers.customer_id
+    union all by name
+    select
+        'is_verified' as dimension,
+        case when customers.is_verified then 'verified' else 'not_verified' end as group_value,
+        invoices.*
+    from invoices
+    left join customers on invoices.customer_id = customers.customer_id
+    union all by name
+    select
+        'used_3ds' as dimension,
+        case
+            when first_attempts.used_3ds then '3ds' when not first_attempts.used_3ds then 'no_3ds' else
+                'unknown'
+        end
+            as group_value,
+        invoices.*
+    from invoices
+    inner join first_attempts on invoices.invoice_id = first_attempts.invoice_id
+    where first_attempts.payment_method = 'card'
+),
+
+invoice_rates as (
+    select
+        dimension,
+        group_value,
+        count(distinct customer_id) as customers,
+        count(*) filter (where due_at::date < as_of_date) as invoices_due,
+        count(*) filter (where due_at::date < as_of_date and days_past_due > 0) as invoices_past_due_ever,
+        sum(amount_remaining_reporting) as open_receivables,
+        sum(amount_remaining_reporting) filter (where is_past_due) as past_due
+    from invoice_groups
+    group by dimension, group_value
+),
+
+payment_groups as (
+    select
+        'verification_status' as dimension,
+        coalesce(customers.verification_status, 'unknown') as group_value,
+        attempts.attempt_id
+    from attempts
+    left join customers on attempts.customer_id = customers.customer_id
+    where attempts.is_success
+    union all
+    select
+        'is_verified' as dimension,
+        case when customers.is_verified then 'verified' else 'not_verified' end as group_value,
+        attempts.attempt_id
+    from attempts
+    left join customers on attempts.customer_id = customers.customer_id
+    where attempts.is_success
+    union all
+    select
+        'used_3ds' as dimension,
+        case when attempts.used_3ds then '3ds' when not attempts.used_3ds then 'no_3ds' else 'unknown' end
+            as group_value,
+        attempts.attempt_id
+    from attempts
+    where attempts.is_success and attempts.payment_method = 'card'
+),
+
+payment_rates as (
+    select
+        payment_groups.dimension,
+        payment_groups.group_value,
+        count(distinct payment_groups.attempt_id) as successful_payments,
+        count(disputes.attempt_id) as disputes,
+        count(disputes.attempt_id) filter (where disputes.kind = 'chargeback') as chargebacks
+    from payment_groups
+    left join disputes on payment_groups.attempt_id = disputes.attempt_id
+    group by 1, 2
+)
+
+select
+    coalesce(invoice_rates.dimension, payment_rates.dimension) as dimension,
+    coalesce(invoice_rates.group_value, payment_rates.group_value) as group_value,
+    '{{ var("reporting_currency") }}' as reporting_currency,
+    coalesce(invoice_rates.customers, 0)::integer as customers,
+    coalesce(invoice_rates.invoices_due, 0)::integer as invoices_due,
+    coalesce(invoice_rates.invoices_past_due_ever, 0)::integer as invoices_past_due_ever,
+    round(invoice_rates.invoices_past_due_ever / nullif(invoice_rates.invoices_due, 0), 6)
+    ::decimal(9, 6) as delinquent_invoice_rate,
+    round(coalesce(invoice_rates.open_receivables, 0), 2)::decimal(18, 2) as open_receivables_reporting,
+    round(coalesce(invoice_rates.past_due, 0), 2)::decimal(18, 2) as past_due_reporting,
+    round(coalesce(invoice_rates.past_due, 0) / nullif(invoice_rates.open_receivables, 0), 6)
+    ::decimal(9, 6) as delinquency_rate,
+    coalesce(payment_rates.successful_payments, 0)::integer as successful_payments,
+    coalesce(payment_rates.disputes, 0)::integer as disputes,
+    coalesce(payment_rates.chargebacks, 0)::integer as chargebacks,
+    round(payment_rates.disputes / nullif(payment_rates.successful_payments, 0), 6)::decimal(9, 6)
+        as dispute_rate
+from invoice_rates
+full outer join payment_rates
+    on invoice_rates.dimension = payment_rates.dimension
+        and invoice_rates.group_value = payment_rates.group_value

@@ -1,0 +1,161 @@
+-- Disputes opened per day against a robust baseline of the previous weeks, with a Poisson
+-- significance score: the daily dispute-spike detector. Method and parameters: disputes_daily.yml.
+{%- set history_days = var('dispute_baseline_days', 28) %}
+{%- set min_history_days = var('dispute_min_history_days', 14) %}
+{%- set screening_score = var('dispute_screening_score', 3) %}
+{%- set baseline_z = var('dispute_baseline_z', 2) %}
+{%- set min_disputes = var('dispute_spike_min_disputes', 5) %}
+{%- set min_lift = var('dispute_spike_min_lift', 2) %}
+{%- set min_score = var('dispute_spike_min_score', 6) %}
+{%- set continue_score = var('dispute_continue_score', 1.3) %}
+
+{#- -log10 of the Chernoff bound on P(X >= k) for X ~ Poisson(lambda). dbt has no macros in model
+    files: a template with @placeholders, filled by `replace`. -#}
+{%- set poisson_score -%}
+    case when @k > @lambda
+        then (@k * ln(@k / greatest(@lambda, 1e-6)) - @k + @lambda) / ln(10) else 0 end
+{%- endset %}
+
+with disputes as (
+    select * from {{ ref('int_monitoring_disputes') }}
+),
+
+as_of as (
+    select * from {{ ref('int_as_of') }}
+),
+
+calendar as (
+    select unnest(generate_series(
+        (select min(day_start) from disputes), (select date_trunc('day', as_of_at) from as_of),
+        interval 1 day
+    )) as day_start
+),
+
+daily as (
+    select
+        calendar.day_start,
+        count(disputes.dispute_id)::double as disputes,
+        count(disputes.dispute_id) filter (where disputes.kind = 'chargeback') as chargebacks,
+        count(disputes.dispute_id) filter (where disputes.kind = 'fraud_report') as fraud_reports,
+        coalesce(sum(disputes.amount_reporting), 0) as amount_disputed
+    from calendar
+    left join disputes on calendar.day_start = disputes.day_start
+    group by calendar.day_start
+),
+
+-- Pass 1: days far above the median of the previous weeks are set aside...
+screening as (
+    select
+        *,
+        greatest(median(disputes) over history, 1) as screening_lambda
+    from daily
+    window history as (order by day_start rows between {{ history_days }} preceding and 1 preceding)
+),
+
+screened as (
+    select
+        *,
+        {{ poisson_score | replace('@k', 'disputes') | replace('@lambda', 'screening_lambda') }}
+        >= {{ screening_score }}
+        and disputes >= 2 * screening_lambda as is_screened_out
+    from screening
+),
+
+-- ... pass 2: the expected count is the mean of the days that were not.
+baseline as (
+    select
+        *,
+        avg(disputes) filter (where not is_screened_out) over history as expected_disputes,
+        count(*) filter (where not is_screened_out) over history as history_days
+    from screened
+    window history as (order by day_start rows between {{ history_days }} preceding and 1 preceding)
+),
+
+scored as (
+    select
+        *,
+        case
+            when history_days >= {{ min_history_days }}
+                then greatest(expected_disputes + {{ baseline_z }} * standard_error, 0.5)
+        end as expected_disputes_upper
+    from (
+        select
+            *,
+            sqrt(expected_disputes / history_days) as standard_error
+        from baseline
+    ) as with_standard_error
+),
+
+final as (
+    select
+        day_start,
+        day_start + interval 1 day as day_end,
+        disputes::bigint as disputes,
+        chargebacks,
+        fraud_reports,
+        amount_disputed::decimal(18, 2) as amount_disputed_reporting,
+        history_days,
+        case when history_days >= {{ min_history_days }} then expected_disputes end as expected_disputes,
+        expected_disputes_upper,
+        disputes / nullif(expected_disputes, 0) as lift,
+        coalesce(
+            {{ poisson_score | replace('@k', 'disputes') | replace('@lambda', 'expected_disputes_upper') }},
+            0
+        ) as score,
+        case when disputes > 0
+                then amount_disputed * greatest(disputes - coalesce(expected_disputes, 0), 0) / disputes
+            else 0
+        end::decimal(18, 2) as revenue_affected,
+        is_screened_out,
+        coalesce(
+            expected_disputes_upper is not null
+            and disputes >= {{ min_disputes }}
+            and disputes >= {{ min_lift }} * expected_disputes
+            and {{ poisson_score | replace('@k', 'disputes')
+                | replace('@lambda', 'expected_disputes_upper') }}
+            >= {{ min_score }},
+            false
+        ) as is_anomalous
+    from scored
+),
+
+-- Hysteresis: a spike stays one incident while the following days stay significantly high.
+elevated as (
+    select
+        *,
+        is_anomalous or score >= {{ continue_score }} as is_elevated,
+        count(*) filter (where not (is_anomalous or score >= {{ continue_score }})) over (
+            order by day_start rows unbounded preceding
+        ) as elevation_run
+    from final
+),
+
+-- A wave of several days, none high enough alone, is tested as one window: the disputes and
+-- expected disputes of its elevated days so far added up (a CUSUM in spirit); days anomalous
+-- alone are left out of the sums, their evidence has been used.
+stretches as (
+    select
+        *,
+        sum(disputes) filter (where is_elevated and not is_anomalous) over stretch_so_far as stretch_disputes,
+        sum(expected_disputes) filter (where is_elevated and not is_anomalous) over stretch_so_far
+            as stretch_expected_disputes,
+        sum(expected_disputes_upper) filter (where is_elevated and not is_anomalous) over stretch_so_far
+            as stretch_expected_upper
+    from elevated
+    window stretch_so_far as (partition by elevation_run order by day_start rows unbounded preceding)
+)
+
+select
+    * exclude (is_anomalous, stretch_disputes, stretch_expected_disputes, stretch_expected_upper),
+    {{ poisson_score | replace('@k', 'stretch_disputes')
+        | replace('@lambda', 'stretch_expected_upper') }} as stretch_score,
+    is_anomalous or coalesce(
+        is_elevated
+        and not is_anomalous
+        and stretch_disputes >= {{ min_disputes }}
+        and stretch_disputes >= {{ min_lift }} * stretch_expected_disputes
+        and {{ poisson_score | replace('@k', 'stretch_disputes')
+            | replace('@lambda', 'stretch_expected_upper') }} >= {{ min_score }},
+        false
+    ) as is_anomalous
+from stretches

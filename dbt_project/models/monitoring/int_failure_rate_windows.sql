@@ -1,0 +1,627 @@
+-- Every segment's failure rate per hour and per day against what its own history predicts for that
+-- hour of the week (or weekday), with a volume-aware significance score. Method and parameters:
+-- failure_rates.yml. Both grains share this model so the method exists once.
+{{ config(materialized='table', schema='intermediate') }}
+
+{%- set baseline_weeks = var('failure_rate_baseline_weeks', 6) %}
+{%- set level_blocks = var('failure_rate_level_blocks', 4) %}
+{%- set min_block_attempts = var('failure_rate_min_block_attempts', 20) %}
+{%- set prior_attempts = var('failure_rate_prior_attempts', 50) %}
+{%- set baseline_z = var('failure_rate_baseline_z', 2) %}
+{%- set dom_months = var('failure_rate_day_of_month_months', 6) %}
+{%- set dom_prior_failures = var('failure_rate_day_of_month_prior_failures', 10) %}
+{%- set dom_max_factor = var('failure_rate_day_of_month_max_factor', 2) %}
+{%- set screening_score = var('failure_rate_screening_score', 3) %}
+{%- set min_attempts = var('failure_rate_min_attempts', 20) %}
+{%- set min_excess_failures = var('failure_rate_min_excess_failures', 5) %}
+{%- set min_lift = var('failure_rate_min_lift', 1.5) %}
+{%- set min_increase = var('failure_rate_min_increase', 0.05) %}
+{%- set min_score = var('failure_rate_min_score', 8) %}
+{%- set daily_min_score = var('failure_rate_daily_min_score', 6) %}
+{%- set continue_score = var('failure_rate_continue_score', 1.3) %}
+
+{#- dbt does not allow macros in model files: these are SQL templates with @placeholders,
+    filled by `replace` where used. -#}
+{#- -log10 of the Chernoff bound on P(X >= k) for X ~ Binomial(n, p): n * KL(k/n || p) / ln 10.
+    It never understates the tail probability, so a score of 8 means p-value <= 1e-8. -#}
+{%- set tail_score -%}
+    case
+        when @n > 0 and @k / @n > @p then @n * (
+            case when @k > 0 then (@k / @n) * ln((@k / @n) / greatest(@p, 1e-6)) else 0 end
+            + case when @k < @n
+                then (1 - @k / @n) * ln((1 - @k / @n) / (1 - least(@p, 1 - 1e-6))) else 0 end
+        ) / ln(10)
+        else 0
+    end
+{%- endset %}
+
+{#- The anomaly rule, applied to a window and to its residual after attribution. -#}
+{%- set anomaly_rule -%}
+    (
+        @expected is not null
+        and @n >= {{ min_attempts }}
+        and @k - @n * @expected >= {{ min_excess_failures }}
+        and @k / @n >= @expected * {{ min_lift }}
+        and @k / @n - @expected >= {{ min_increase }}
+        and @score >= case @grain when 'hour' then {{ min_score }} else {{ daily_min_score }} end
+    )
+{%- endset %}
+
+with counts as (
+    select
+        *,
+        failures::double as failures_d,
+        attempts::double as attempts_d
+    from {{ ref('int_failure_counts') }}
+),
+
+daily as (
+    select * from counts
+    where window_grain = 'day'
+),
+
+calendar as (
+    select unnest(generate_series(min(window_start), max(window_start), interval 1 day)) as day_start
+    from daily
+),
+
+segments as (
+    select distinct
+        segment_type,
+        segment_value
+    from daily
+),
+
+-- One row per segment and day, zero-volume days included, so that "7 days" is 7 rows.
+dense_daily as (
+    select
+        segments.segment_type,
+        segments.segment_value,
+        calendar.day_start,
+        coalesce(daily.attempts_d, 0) as attempts,
+        coalesce(daily.failures_d, 0) as failures
+    from segments
+    cross join calendar
+    left join daily
+        on segments.segment_type = daily.segment_type
+            and segments.segment_value = daily.segment_value
+            and calendar.day_start = daily.window_start
+),
+
+week_blocks as (
+    select
+        segment_type,
+        segment_value,
+        day_start,
+        sum(failures) over last_7_days / nullif(sum(attempts) over last_7_days, 0) as block_rate,
+        sum(attempts) over last_7_days as block_attempts
+    from dense_daily
+    window last_7_days as (
+        partition by segment_type, segment_value order by day_start
+        rows between 6 preceding and current row
+    )
+),
+
+-- The segment's level on a day: the median failure rate of the previous 7-day blocks. A median
+-- of weeks ignores an incident week entirely, where a mean would carry it for a month.
+levels as (
+    select
+        segment_type,
+        segment_value,
+        day_start,
+        [
+            {%- for i in range(level_blocks) %}
+                case when lag(block_attempts, {{ 1 + 7 * i }}) over by_day >= {{ min_block_attempts }}
+                        then lag(block_rate, {{ 1 + 7 * i }}) over by_day
+                end{{ "," if not loop.last }}
+            {%- endfor %}
+        ] as block_rates
+    from week_blocks
+    window by_day as (partition by segment_type, segment_value order by day_start)
+),
+
+windows as (
+    select
+        counts.*,
+        counts.failures_d / counts.attempts_d as failure_rate,
+        case counts.window_grain
+            when 'hour' then (isodow(counts.window_start) - 1) * 24 + hour(counts.window_start)
+            else isodow(counts.window_start) - 1
+        end as seasonal_slot,
+        -- At least two weeks of history before the segment is judged.
+        case when len(list_filter(levels.block_rates, lambda x: x is not null)) >= 2
+                then list_median(levels.block_rates)
+        end as level_rate
+    from counts
+    left join levels
+        on counts.segment_type = levels.segment_type
+            and counts.segment_value = levels.segment_value
+            and date_trunc('day', counts.window_start) = levels.day_start
+),
+
+-- Pass 1 (screening): the same slot over the previous weeks, shrunk towards the level.
+screening as (
+    select
+        *,
+        (coalesce(sum(failures_d) over same_slot_history, 0) + {{ prior_attempts }} * level_rate)
+        / (coalesce(sum(attempts_d) over same_slot_history, 0) + {{ prior_attempts }})
+            as screening_rate
+    from windows
+    window same_slot_history as (
+        partition by window_grain, segment_type, segment_value, seasonal_slot
+        order by window_start
+        range between interval {{ baseline_weeks }} weeks preceding and interval 1 hour preceding
+    )
+),
+
+screened as (
+    select
+        *,
+        coalesce(
+            {{ tail_score | replace('@k', 'failures_d') | replace('@n', 'attempts_d')
+                | replace('@p', 'screening_rate') }}
+            >= {{ screening_score }}
+            and failure_rate >= screening_rate * {{ min_lift }},
+            false
+        ) as is_screened_out
+    from screening
+),
+
+-- Pass 2 (baseline): the same pooling without the windows pass 1 found abnormal, so a past
+-- incident does not inflate the expected rate of the weeks after it.
+baseline as (
+    select
+        *,
+        coalesce(sum(failures_d) filter (where not is_screened_out) over same_slot_history, 0)
+            as history_failures,
+        coalesce(sum(attempts_d) filter (where not is_screened_out) over same_slot_history, 0)
+            as history_attempts
+    from screened
+    window same_slot_history as (
+        partition by window_grain, segment_type, segment_value, seasonal_slot
+        order by window_start
+        range between interval {{ baseline_weeks }} weeks preceding and interval 1 hour preceding
+    )
+),
+
+weekly_expected as (
+    select
+        *,
+        (history_failures + {{ prior_attempts }} * level_rate)
+        / (history_attempts + {{ prior_attempts }}) as weekly_expected_rate,
+        history_attempts + {{ prior_attempts }} as baseline_attempts
+    from baseline
+),
+
+-- Pay cycles: failures (insufficient funds above all) rise towards month-end and drop after
+-- payday, which a weekly pattern cannot know. Each past day's failures are compared with the
+-- weekly expectation; the factor for a day of the month is the median of that ratio over the
+-- same day of the previous months (shrunk towards 1 with pseudo-failures, so a thin segment
+-- keeps a factor of about 1, and a median, so one incident month does not move it).
+day_ratios as (
+    select
+        segment_type,
+        segment_value,
+        window_start as day_start,
+        day(window_start) as day_of_month,
+        (failures_d + {{ dom_prior_failures }})
+        / (attempts_d * weekly_expected_rate + {{ dom_prior_failures }}) as day_ratio
+    from weekly_expected
+    where window_grain = 'day' and weekly_expected_rate is not null
+),
+
+day_of_month_factors as (
+    select
+        segment_type,
+        segment_value,
+        day_start,
+        greatest(least(
+            coalesce(median(day_ratio) over same_day_history, 1), {{ dom_max_factor }}
+        ), 1 / {{ dom_max_factor }}) as day_of_month_factor
+    from day_ratios
+    window same_day_history as (
+        partition by segment_type, segment_value, day_of_month order by day_start
+        rows between {{ dom_months }} preceding and 1 preceding
+    )
+),
+
+expected as (
+    select
+        weekly_expected.*,
+        coalesce(day_of_month_factors.day_of_month_factor, 1) as day_of_month_factor,
+        least(
+            weekly_expected.weekly_expected_rate
+            * coalesce(day_of_month_factors.day_of_month_factor, 1),
+            0.999
+        ) as expected_rate
+    from weekly_expected
+    left join day_of_month_factors
+        on weekly_expected.segment_type = day_of_month_factors.segment_type
+            and weekly_expected.segment_value = day_of_month_factors.segment_value
+            and date_trunc('day', weekly_expected.window_start) = day_of_month_factors.day_start
+),
+
+scored as (
+    select
+        *,
+        least(
+            expected_rate
+            + {{ baseline_z }} * sqrt(expected_rate * (1 - expected_rate) / baseline_attempts),
+            1
+        ) as expected_rate_upper
+    from expected
+),
+
+final as (
+    select
+        *,
+        {{ tail_score | replace('@k', 'failures_d') | replace('@n', 'attempts_d')
+            | replace('@p', 'expected_rate_upper') }}
+            as score,
+        failures_d - attempts_d * expected_rate as excess_failures
+    from scored
+),
+
+windows_scored as (
+    select
+        *,
+        coalesce(
+            {{ anomaly_rule | replace('@k', 'failures_d') | replace('@n', 'attempts_d')
+                | replace('@expected', 'expected_rate') | replace('@score', 'score')
+                | replace('@grain', 'window_grain') }},
+            false
+        ) as is_anomalous,
+        -- Hysteresis: once an incident is open, windows that stay significantly above normal
+        -- (a lower bar) keep it open, so it resolves when the rate is back, not at its first dip.
+        coalesce(score >= {{ continue_score }}, false) as is_elevated
+    from final
+),
+
+-- Attribution. An outage at one processor also lifts the overall rate, its card brands, its
+-- countries... Each elevated window is re-tested without the attempts of every higher-scoring
+-- elevated segment of another dimension in the same window; if it is no longer anomalous (no
+-- longer elevated, for a window that was only elevated), that segment explains it and only the
+-- explaining segment can become an incident. The overall and decline-class segments contain
+-- every attempt, so they can be explained but never explain.
+candidates as (
+    select * from windows_scored
+    where is_elevated
+),
+
+pairs as (
+    select
+        t.window_grain,
+        t.window_start,
+        t.segment_type,
+        t.segment_value,
+        t.expected_rate,
+        t.expected_rate_upper,
+        t.attempts_d,
+        t.failures_d,
+        t.is_anomalous,
+        r.segment_type as root_type,
+        r.segment_value as root_value,
+        r.score as root_score,
+        r.attempts_d as root_attempts_d,
+        r.failures_d as root_failures_d
+    from candidates as t
+    inner join candidates as r
+        on t.window_grain = r.window_grain
+            and t.window_start = r.window_start
+            and r.segment_type not in ('overall', 'decline_class')
+            and t.segment_type <> r.segment_type
+            and (r.score, r.segment_type, r.segment_value) > (t.score, t.segment_type, t.segment_value)
+),
+
+pair_windows as (
+    select distinct
+        window_grain,
+        window_start
+    from pairs
+),
+
+cube_in_pair_windows as materialized (
+    select
+        pair_windows.window_grain,
+        pair_windows.window_start,
+        cube.*
+    from pair_windows
+    inner join {{ ref('int_failure_cube') }} as cube
+        on pair_windows.window_start = cube.hour_start
+    where pair_windows.window_grain = 'hour'
+    union all
+    select
+        pair_windows.window_grain,
+        pair_windows.window_start,
+        cube.*
+    from pair_windows
+    inner join {{ ref('int_failure_cube') }} as cube
+        on pair_windows.window_start = date_trunc('day', cube.hour_start)
+    where pair_windows.window_grain = 'day'
+),
+
+-- Attempts and failures in both segments of a pair (t ∩ r), counted once per pair of
+-- dimensions: t without r is then t − (t ∩ r). For the overall segment t ∩ r is r itself; for
+-- a decline class it is r's failures of that class.
+{%- set root_dimensions = ['payment_method', 'processor', 'card_brand', 'card_country', 'plan'] %}
+pair_overlaps as (
+    {%- for a in root_dimensions %}
+        {%- for b in root_dimensions if b > a %}
+            select
+                window_grain,
+                window_start,
+                '{{ a }}' as type_a,
+                {{ a }} as value_a,
+                '{{ b }}' as type_b,
+                {{ b }} as value_b,
+                sum(attempts)::double as attempts_d,
+                sum(failures)::double as failures_d
+            from cube_in_pair_windows
+            group by all
+            union all
+        {%- endfor %}
+    {%- endfor %}
+    {%- for b in root_dimensions %}
+        select
+            window_grain,
+            window_start,
+            'decline_class' as type_a,
+            decline_class as value_a,
+            '{{ b }}' as type_b,
+            {{ b }} as value_b,
+            null as attempts_d,
+            sum(failures)::double as failures_d
+        from cube_in_pair_windows
+        where decline_class is not null
+        group by all
+        {{- "\n    union all" if not loop.last }}
+    {%- endfor %}
+),
+
+residuals as (
+    select
+        pairs.window_grain,
+        pairs.window_start,
+        pairs.segment_type,
+        pairs.segment_value,
+        pairs.expected_rate,
+        pairs.expected_rate_upper,
+        pairs.root_type,
+        pairs.root_value,
+        pairs.root_score,
+        pairs.attempts_d - case pairs.segment_type
+            when 'overall' then pairs.root_attempts_d
+            when 'decline_class' then pairs.root_attempts_d
+            else coalesce(both_ways.attempts_d, 0)
+        end as attempts_d,
+        pairs.failures_d - case pairs.segment_type
+            when 'overall' then pairs.root_failures_d
+            else coalesce(both_ways.failures_d, 0)
+        end as failures_d
+    from pairs
+    left join (
+        select * from pair_overlaps
+        union all
+        -- the same counts seen from the other segment of the pair
+        select
+            window_grain,
+            window_start,
+            type_b,
+            value_b,
+            type_a,
+            value_a,
+            attempts_d,
+            failures_d
+        from pair_overlaps
+        where type_a <> 'decline_class'
+    ) as both_ways
+        on pairs.window_grain = both_ways.window_grain
+            and pairs.window_start = both_ways.window_start
+            and pairs.segment_type = both_ways.type_a
+            and pairs.segment_value = both_ways.value_a
+            and pairs.root_type = both_ways.type_b
+            and pairs.root_value = both_ways.value_b
+),
+
+residuals_scored as (
+    select
+        *,
+        {{ tail_score | replace('@k', 'failures_d') | replace('@n', 'attempts_d')
+            | replace('@p', 'expected_rate_upper') }}
+            as score
+    from residuals
+),
+
+explained as (
+    select
+        pairs.window_grain,
+        pairs.window_start,
+        pairs.segment_type,
+        pairs.segment_value,
+        pairs.root_type,
+        pairs.root_value
+    from pairs
+    left join residuals_scored as residuals
+        on pairs.window_grain = residuals.window_grain
+            and pairs.window_start = residuals.window_start
+            and pairs.segment_type = residuals.segment_type
+            and pairs.segment_value = residuals.segment_value
+            and pairs.root_type = residuals.root_type
+            and pairs.root_value = residuals.root_value
+    -- No attempt left once the root's are removed also counts as explained.
+    where not coalesce(
+            case
+                when pairs.is_anomalous
+                    then {{ anomaly_rule | replace('@k', 'residuals.failures_d')
+                        | replace('@n', 'residuals.attempts_d')
+                        | replace('@expected', 'residuals.expected_rate')
+                        | replace('@score', 'residuals.score')
+                        | replace('@grain', 'residuals.window_grain') }}
+                else residuals.score >= {{ continue_score }}
+            end,
+            false
+        )
+    qualify row_number() over (
+            partition by pairs.window_grain, pairs.window_start, pairs.segment_type, pairs.segment_value
+            order by pairs.root_score desc, pairs.root_type asc, pairs.root_value asc
+        ) = 1
+),
+
+attributed as (
+    select
+        windows_scored.*,
+        explained.root_type,
+        explained.root_value,
+        windows_scored.is_elevated and explained.root_type is null as is_root_elevated
+    from windows_scored
+    left join explained
+        on windows_scored.window_grain = explained.window_grain
+            and windows_scored.window_start = explained.window_start
+            and windows_scored.segment_type = explained.segment_type
+            and windows_scored.segment_value = explained.segment_value
+),
+
+-- Days already told by single anomalous hours of their segment: no fresh evidence in them.
+days_with_anomalous_hours as (
+    select distinct
+        segment_type,
+        segment_value,
+        date_trunc('day', window_start) as window_start
+    from attributed
+    where window_grain = 'hour' and is_anomalous
+),
+
+-- Sustained shifts (a CUSUM in spirit): a stretch of consecutive elevated windows of a segment,
+-- none of them anomalous alone, is tested as one window — its failures, attempts and expected
+-- failures added up — so five hours at a modest lift add up to evidence no single hour holds.
+-- Windows already anomalous alone (or days already covered by anomalous hours) are left out of
+-- the sums: their evidence has been used. `elevation_run` numbers the stretches: it counts the
+-- windows that are not (root-)elevated.
+stretches as (
+    select
+        attributed.*,
+        count(*) filter (where not attributed.is_root_elevated) over (
+            partition by attributed.window_grain, attributed.segment_type, attributed.segment_value
+            order by attributed.window_start rows unbounded preceding
+        ) as elevation_run,
+        attributed.is_root_elevated
+        and not attributed.is_anomalous
+        and covered.window_start is null as is_stretch_member
+    from attributed
+    left join days_with_anomalous_hours as covered
+        on attributed.window_grain = 'day'
+            and attributed.segment_type = covered.segment_type
+            and attributed.segment_value = covered.segment_value
+            and attributed.window_start = covered.window_start
+),
+
+stretch_totals as (
+    select
+        *,
+        sum(failures_d) filter (where is_stretch_member) over stretch_so_far as stretch_failures,
+        sum(attempts_d) filter (where is_stretch_member) over stretch_so_far as stretch_attempts,
+        sum(attempts_d * expected_rate) filter (where is_stretch_member) over stretch_so_far
+            as stretch_expected_failures,
+        sum(attempts_d * expected_rate_upper) filter (where is_stretch_member) over stretch_so_far
+            as stretch_expected_upper
+    from stretches
+    window stretch_so_far as (
+        partition by window_grain, segment_type, segment_value, elevation_run
+        order by window_start rows unbounded preceding
+    )
+),
+
+stretch_scored as (
+    select
+        *,
+        {{ tail_score | replace('@k', 'stretch_failures') | replace('@n', 'stretch_attempts')
+            | replace('@p', 'stretch_expected_upper / stretch_attempts') }} as stretch_score
+    from stretch_totals
+),
+
+triggered as (
+    select
+        *,
+        coalesce(
+            is_stretch_member
+            and {{ anomaly_rule | replace('@k', 'stretch_failures')
+                | replace('@n', 'stretch_attempts')
+                | replace('@expected', 'stretch_expected_failures / stretch_attempts')
+                | replace('@score', 'stretch_score') | replace('@grain', 'window_grain') }},
+            false
+        ) as is_stretch_anomalous
+    from stretch_scored
+),
+
+-- A day whose segment had anomalous hours (alone or as a stretch) is the same story told at a
+-- coarser grain.
+days_told_by_hours as (
+    select distinct
+        segment_type,
+        segment_value,
+        date_trunc('day', window_start) as window_start
+    from triggered
+    where window_grain = 'hour' and (is_anomalous or is_stretch_anomalous)
+)
+
+select
+    triggered.window_grain,
+    triggered.segment_type,
+    triggered.segment_value,
+    triggered.window_start,
+    triggered.window_end,
+    triggered.seasonal_slot,
+    triggered.attempts,
+    triggered.failures,
+    triggered.failure_rate,
+    triggered.amount_attempted,
+    triggered.amount_failed,
+    triggered.level_rate,
+    triggered.history_attempts::bigint as history_attempts,
+    triggered.weekly_expected_rate,
+    triggered.day_of_month_factor,
+    triggered.expected_rate,
+    triggered.expected_rate_upper,
+    triggered.failure_rate / nullif(triggered.expected_rate, 0) as lift,
+    triggered.excess_failures,
+    coalesce(triggered.score, 0) as score,
+    greatest(
+        triggered.amount_failed - triggered.expected_rate * triggered.amount_attempted, 0
+    )::decimal(18, 2) as revenue_affected,
+    triggered.is_screened_out,
+    triggered.is_anomalous or triggered.is_stretch_anomalous as is_anomalous,
+    case
+        when triggered.is_anomalous then 'window'
+        when triggered.is_stretch_anomalous then 'stretch'
+    end as anomaly_basis,
+    triggered.stretch_score,
+    triggered.is_root_elevated or triggered.is_anomalous as is_elevated,
+    triggered.elevation_run,
+    case
+        when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
+        when triggered.root_type is not null
+            then triggered.root_type || ' = ' || triggered.root_value
+        when days_told_by_hours.window_start is not null then 'anomalous hours of this segment'
+    end as explained_by,
+    -- The window that explains it, to link it to that window's incident.
+    case
+        when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
+        when triggered.root_type is not null then triggered.window_grain
+        when days_told_by_hours.window_start is not null then 'hour'
+    end as explained_by_grain,
+    case
+        when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
+        when triggered.root_type is not null then triggered.root_type
+        when days_told_by_hours.window_start is not null then triggered.segment_type
+    end as explained_by_segment_type,
+    case
+        when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
+        when triggered.root_type is not null then triggered.root_value
+        when days_told_by_hours.window_start is not null then triggered.segment_value
+    end as explained_by_segment_value
+from triggered
+left join days_told_by_hours
+    on triggered.window_grain = 'day'
+        and triggered.segment_type = days_told_by_hours.segment_type
+        and triggered.segment_value = days_told_by_hours.segment_value
+        and triggered.window_start = days_told_by_hours.window_start

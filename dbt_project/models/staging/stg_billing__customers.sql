@@ -1,0 +1,15 @@
+with source as (
+    select * from {{ source('raw', 'customers') }}
+    {{ latest_version('customer_id') }}
+)
+
+select
+    customer_id,
+    email,
+    name as customer_name,
+    upper(country) as country,
+    verification_status,
+    created_at,
+    updated_at,
+    _loaded_at as loaded_at
+from source

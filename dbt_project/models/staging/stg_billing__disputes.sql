@@ -1,0 +1,19 @@
+with source as (
+    select * from {{ source('raw', 'disputes') }}
+    {{ latest_version('dispute_id') }}
+)
+
+select
+    dispute_id,
+    attempt_id,
+    customer_id,
+    amount,
+    upper(currency) as currency,
+    kind,
+    reason,
+    opened_at,
+    status,
+    closed_at,
+    updated_at,
+    _loaded_at as loaded_at
+from source

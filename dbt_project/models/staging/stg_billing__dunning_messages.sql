@@ -1,0 +1,17 @@
+with source as (
+    select * from {{ source('raw', 'dunning_messages') }}
+    {{ latest_version('message_id') }}
+)
+
+select
+    message_id,
+    customer_id,
+    invoice_id,
+    channel,
+    template,
+    sent_at,
+    opened_at,
+    clicked_at,
+    updated_at,
+    _loaded_at as loaded_at
+from source

@@ -1,0 +1,15 @@
+with source as (
+    select * from {{ source('raw', 'escalations') }}
+    {{ latest_version('escalation_id') }}
+)
+
+select
+    escalation_id,
+    invoice_id,
+    customer_id,
+    escalated_at,
+    stage,
+    agency,
+    updated_at,
+    _loaded_at as loaded_at
+from source

@@ -1,0 +1,21 @@
+with source as (
+    select * from {{ source('raw', 'invoices') }}
+    {{ latest_version('invoice_id') }}
+)
+
+select
+    invoice_id,
+    subscription_id,
+    customer_id,
+    upper(currency) as currency,
+    amount_due,
+    coalesce(amount_paid, 0)::decimal(18, 2) as amount_paid,
+    issued_at,
+    due_at,
+    paid_at,
+    status,
+    written_off_at,
+    billing_reason,
+    updated_at,
+    _loaded_at as loaded_at
+from source

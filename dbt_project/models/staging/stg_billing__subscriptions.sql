@@ -1,0 +1,19 @@
+with source as (
+    select * from {{ source('raw', 'subscriptions') }}
+    {{ latest_version('subscription_id') }}
+)
+
+select
+    subscription_id,
+    customer_id,
+    plan,
+    billing_interval,
+    amount,
+    upper(currency) as currency,
+    status,
+    started_at,
+    canceled_at,
+    cancel_reason,
+    updated_at,
+    _loaded_at as loaded_at
+from source

@@ -1,0 +1,43 @@
+"""Every dbt model and seed as a Dagster asset downstream of its raw ingestion asset; dbt tests
+run in the same `dbt build` and show as asset checks."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from orchestration.defs.ingestion.assets import WRITER_POOL
+from orchestration.defs.transform.project import arrears_dbt, dbt_resource, prepare_manifest
+
+# `dg dev` and tests load this module without the pipeline's preparation step.
+prepare_manifest()
+
+
+class ArrearsDbtTranslator(DagsterDbtTranslator):
+    """Default keys (models: [name]; source('raw', x): ["raw", x], the ingestion assets' keys);
+    one group per dbt folder (staging, intermediate, marts, monitoring) and seeds in `reference`."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "transform"
+
+
+@dbt_assets(
+    manifest=arrears_dbt.manifest_path,
+    project=arrears_dbt,
+    dagster_dbt_translator=ArrearsDbtTranslator(),
+    pool=WRITER_POOL,
+    name="arrears_dbt",
+)
+def arrears_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    # The project's own target/ keeps dbt's partial parse between runs (writers run one at a time).
+    yield from dbt.cli(["build"], context=context, target_path=arrears_dbt.target_path).stream()
+
+
+defs = dg.Definitions(
+    assets=[arrears_dbt_assets],
+    resources={"dbt": dbt_resource()},
+)

@@ -1,0 +1,58 @@
+"""The dbt project as Dagster sees it, and the manifest Dagster builds the asset graph from."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from orchestration.config import DBT_PROJECT_DIR, exported, load_settings
+
+arrears_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# The virtualenv's dbt, found next to this interpreter (the venv's bin/ need not be on PATH).
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=arrears_dbt, dbt_executable=DBT_EXECUTABLE)
+
+
+# Everything dbt parses; a change to any of these makes the saved manifest stale.
+_PARSED = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests")
+
+
+def _newest_input_mtime() -> float:
+    newest = 0.0
+    for name in _PARSED:
+        path = DBT_PROJECT_DIR / name
+        if path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+        elif path.is_dir():
+            for file in path.rglob("*"):
+                if file.is_file():
+                    newest = max(newest, file.stat().st_mtime)
+    return newest
+
+
+def manifest_is_stale() -> bool:
+    manifest = arrears_dbt.manifest_path
+    return not manifest.exists() or manifest.stat().st_mtime < _newest_input_mtime()
+
+
+def prepare_manifest(force: bool = False) -> Path:
+    """Run `dbt parse` when target/manifest.json is missing or older than the project's files.
+
+    dbt reuses target/partial_parse.msgpack, so a re-parse after a small change is quick.
+    """
+    if force or manifest_is_stale():
+        # The profile needs the warehouse path even to parse; outside a build, use the default.
+        with (
+            contextlib.nullcontext()
+            if "ARREARS_WAREHOUSE" in os.environ
+            else exported(load_settings())
+        ):
+            dbt_resource().cli(["parse", "--quiet"], target_path=arrears_dbt.target_path).wait()
+    return arrears_dbt.manifest_path

@@ -1,0 +1,356 @@
+"""The golden billing history (tests/fixtures/golden/README.md) built end to end through the
+ingestion and dbt: every published headline figure compared with numbers worked out by hand.
+
+The story, as of 2026-04-30 (the latest event: a customer record updated at 12:00):
+S01 pays every month (+ a voided manual invoice). S02: January soft decline, retry 48 h later
+succeeds. S03: February fails twice, email, customer pays. S04: March expired card, switches to
+SEPA, retry succeeds. S05: February fails 4x, 2-instalment plan pays it on Mar 15 and Apr 14.
+S06 (200): February stolen card, cancelled for non-payment Mar 1, collections Mar 20, written
+off Apr 20. S07 (200): pays January only. S08 (200): February recovered through collections on
+Mar 10. S09 (100 USD, 30-day terms): April fails, not yet due. S10 (yearly 1200, started Mar 10):
+never pays.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+USD = Decimal("0.86206897")  # EUR per USD, fx_rates seed 2026
+U = 100 * USD  # S09's 100 USD invoices in EUR
+
+
+def money(x) -> Decimal:
+    return Decimal(x).quantize(Decimal("0.01"))
+
+
+def rate(x) -> Decimal:
+    return Decimal(x).quantize(Decimal("0.000001"))
+
+
+@pytest.fixture(scope="module")
+def wh(golden_warehouse):
+    return golden_warehouse
+
+
+def by_month(wh, table, key="month_start"):
+    return {r[key]: r for r in wh.query_dicts(f"select * from marts.{table}")}
+
+
+def test_collections_monthly_flows_and_balances(wh):
+    months = by_month(wh, "collections_monthly")
+    assert list(months) == [date(2026, m, 1) for m in (1, 2, 3, 4)]
+    jan, feb, mar, apr = (months[date(2026, m, 1)] for m in (1, 2, 3, 4))
+    # Billed: 5 x 100 (S01-S05) + 3 x 200 (S06-S08) + S09; March adds S10's 1200, loses S06.
+    assert [m["billed_reporting"] for m in (jan, feb, mar, apr)] == [
+        money(1100 + U),
+        money(1100 + U),
+        money(2100 + U),
+        money(900 + U),
+    ]
+    # Collected: Jan everything; Feb S01, S02, S04 + S03 (Feb 5) + S09; Mar S01-S04, S05's March
+    # invoice and first instalment (50), S08's Feb (Mar 10) and March, S09; Apr S01-S04, S05's
+    # April and last instalment, S08.
+    assert [m["collected_reporting"] for m in (jan, feb, mar, apr)] == [
+        money(1100 + U),
+        money(400 + U),
+        money(950 + U),
+        money(750),
+    ]
+    assert [m["written_off_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 0, 200]
+    # Closing: end Feb S05, S06, S07, S08 Feb invoices (700); end Mar S05 Feb (50 left), S06,
+    # S07 Feb+Mar, S10 (1850); end Apr S07 x3 + S10 + S09 April (not due).
+    assert [m["closing_receivables_reporting"] for m in (jan, feb, mar, apr)] == [
+        0,
+        700,
+        1850,
+        money(1800 + U),
+    ]
+    assert [m["opening_receivables_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 700, 1850]
+    assert [m["closing_current_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 0, money(U)]
+    assert all(m["is_complete_month"] for m in (jan, feb, mar, apr))  # as-of is Apr 30
+
+
+def test_dso_and_cei(wh):
+    months = by_month(wh, "collections_monthly")
+    feb, mar, apr = (months[date(2026, m, 1)] for m in (2, 3, 4))
+    assert months[date(2026, 1, 1)]["dso_days"] == 0
+    assert feb["dso_days"] == money(700 / (1100 + U) * 28)
+    assert mar["dso_days"] == money(1850 / (2100 + U) * 31)
+    assert apr["dso_days"] == money((1800 + U) / (900 + U) * 30)
+    assert months[date(2026, 1, 1)]["cei_pct"] == 100
+    # CEI = (opening + billed - closing) / (opening + billed - closing current) x 100
+    assert float(feb["cei_pct"]) == pytest.approx(float((400 + U) / (1100 + U) * 100), abs=1e-4)
+    assert float(mar["cei_pct"]) == pytest.approx(float((950 + U) / (2800 + U) * 100), abs=1e-4)
+    assert float(apr["cei_pct"]) == pytest.approx(950 / 2750 * 100, abs=1e-4)
+
+
+def test_roll_rates(wh):
+    months = by_month(wh, "collections_monthly")
+    mar, apr = months[date(2026, 3, 1)], months[date(2026, 4, 1)]
+    # End Feb 1-30: S05, S06, S07, S08 (700). End Mar in 31-60: S05 (50 left), S06, S07 (450).
+    assert mar["roll_rate_1_30_to_31_60"] == rate(450 / 700)
+    # End Mar 31-60: S05 50, S06 200, S07 200; end Apr only S07's Feb sits in 61-90.
+    assert apr["roll_rate_31_60_to_61_90"] == rate(200 / 450)
+    # End Mar 1-30: S07 March and S10 (1400); both are 31-60 at end Apr.
+    assert apr["roll_rate_1_30_to_31_60"] == 1
+    # Nothing was current at any month end before April: no current -> 1-30 roll rate.
+    assert all(m["roll_rate_current_to_1_30"] is None for m in months.values())
+    assert months[date(2026, 2, 1)]["roll_rate_1_30_to_31_60"] is None  # end Jan: nothing open
+
+
+def test_first_payment_default_churn_and_write_off(wh):
+    months = by_month(wh, "collections_monthly")
+    jan, feb, mar, apr = (months[date(2026, m, 1)] for m in (1, 2, 3, 4))
+    # January: S01-S09 start, all first invoices paid on time. March: S10 starts, its first
+    # invoice (due Mar 24) is still open 30 days later (Apr 23).
+    assert (
+        jan["new_subscriptions"],
+        jan["first_invoices_matured"],
+        jan["first_payment_defaults"],
+    ) == (9, 9, 0)
+    assert (
+        mar["new_subscriptions"],
+        mar["first_payment_defaults"],
+        mar["first_payment_default_rate"],
+    ) == (1, 1, 1)
+    # Involuntary churn: S06 cancelled for non-payment on Mar 1, 9 active at March's start.
+    assert [m["active_subscriptions_at_month_start"] for m in (jan, feb, mar, apr)] == [0, 9, 9, 9]
+    assert mar["involuntary_churn_rate"] == rate(1 / 9)
+    assert feb["involuntary_churn_rate"] == 0 and apr["involuntary_churn_rate"] == 0
+    # Write-off rate by billing month: S06's February invoice.
+    assert feb["write_off_rate"] == rate(200 / (1100 + U))
+    assert jan["write_off_rate"] == 0 and mar["write_off_rate"] == 0
+
+
+def test_receivables_daily_history(wh):
+    rows = wh.query_dicts(
+        """select date_day, sum(open_invoices) as open_invoices,
+            sum(open_receivables_reporting) as open, sum(current_reporting) as current,
+            sum(past_due_1_30_reporting) as b1, sum(past_due_31_60_reporting) as b31,
+            sum(past_due_61_90_reporting) as b61, sum(past_due_91_plus_reporting) as b91,
+            sum(active_subscriptions) as active, sum(delinquent_subscriptions) as delinquent,
+            sum(revenue_at_risk_reporting) as at_risk
+        from marts.receivables_daily group by date_day"""
+    )
+    day = {r["date_day"]: r for r in rows}
+    assert min(day) == date(2026, 1, 1) and max(day) == date(2026, 4, 30)
+    # Jan 1: S02's January invoice failed and is open (current) overnight.
+    assert (day[date(2026, 1, 1)]["open"], day[date(2026, 1, 1)]["current"]) == (100, 100)
+    # Feb 20: four February invoices 1-30 days late; all 9 subscriptions active, 4 delinquent.
+    feb20 = day[date(2026, 2, 20)]
+    assert (feb20["open"], feb20["b1"], feb20["active"], feb20["delinquent"], feb20["at_risk"]) == (
+        700,
+        700,
+        9,
+        4,
+        700,
+    )
+    # Mar 1: + S04 and S07 March invoices (failed, not yet due); S06 cancelled that day drops
+    # out of active and delinquent counts: 8 active, delinquent S05, S07, S08 (MRR 500).
+    mar1 = day[date(2026, 3, 1)]
+    assert (mar1["open_invoices"], mar1["open"], mar1["current"], mar1["b1"]) == (6, 1000, 300, 700)
+    assert (mar1["active"], mar1["delinquent"], mar1["at_risk"]) == (8, 3, 500)
+    # As-of day: 1-30 S07 April; 31-60 S07 March + S10; 61-90 S07 February; current S09.
+    apr30 = day[date(2026, 4, 30)]
+    assert (apr30["b1"], apr30["b31"], apr30["b61"], apr30["b91"]) == (200, 1400, 200, 0)
+    assert apr30["open"] == money(1800 + U) and apr30["current"] == money(U)
+    # Active: S01-S05, S07-S10; delinquent: S07 (MRR 200) and S10 (1200 / 12).
+    assert (apr30["active"], apr30["delinquent"], apr30["at_risk"]) == (9, 2, 300)
+
+
+def test_delinquency_rates_as_of(wh):
+    (amount_rate, count_rate) = wh.query(
+        """select sum(past_due_reporting) / sum(open_receivables_reporting),
+            sum(delinquent_subscriptions) / sum(active_subscriptions)
+        from marts.receivables_daily where date_day = '2026-04-30'"""
+    )[0]
+    assert amount_rate == pytest.approx(1800 / float(money(1800 + U)))
+    assert count_rate == pytest.approx(2 / 9)
+
+
+def test_fct_invoices_as_of(wh):
+    inv = {r["invoice_id"]: r for r in wh.query_dicts("select * from marts.fct_invoices")}
+    assert len(inv) == 36  # 35 billing invoices + the voided one
+    assert (inv["I-S07-02"]["days_past_due"], inv["I-S07-02"]["ageing_bucket"]) == (74, "61-90")
+    assert (inv["I-S07-03"]["days_past_due"], inv["I-S07-03"]["ageing_bucket"]) == (46, "31-60")
+    assert (inv["I-S07-04"]["days_past_due"], inv["I-S07-04"]["ageing_bucket"]) == (15, "1-30")
+    assert (inv["I-S10-01"]["days_past_due"], inv["I-S10-01"]["ageing_bucket"]) == (37, "31-60")
+    assert (inv["I-S09-04"]["ageing_bucket"], inv["I-S09-04"]["amount_due_reporting"]) == (
+        "current",
+        money(U),
+    )
+    # Days late at payment / write-off: S05 paid Apr 14 (due Feb 15), S06 written off Apr 20.
+    assert inv["I-S05-02"]["days_past_due"] == 58 and inv["I-S05-02"]["ageing_bucket"] is None
+    assert inv["I-S06-02"]["amount_written_off"] == 200 and inv["I-S06-02"]["amount_remaining"] == 0
+    # The void invoice is kept but is no receivable.
+    assert inv["I-S01-V"]["is_receivable"] is False and inv["I-S01-V"]["days_past_due"] is None
+    # Latest version wins: S05's February invoice went open -> partly paid -> paid.
+    assert (inv["I-S05-02"]["status"], inv["I-S05-02"]["amount_paid"]) == ("paid", 100)
+
+
+def test_recovery_cohorts(wh):
+    cohorts = {
+        r["cohort_month"]: r
+        for r in wh.query_dicts(
+            "select * from marts.recovery_cohorts where days_since_entered = 60"
+        )
+    }
+    jan, feb, mar, apr = (cohorts[date(2026, m, 1)] for m in (1, 2, 3, 4))
+    # Entered: Jan S02; Feb S03, S05, S06, S07, S08; Mar S04, S07, S10; Apr S07, S09.
+    assert [c["invoices_entered"] for c in (jan, feb, mar, apr)] == [1, 5, 3, 2]
+    # Within 60 days: Jan S02 (2 d); Feb S03 (4 d), S08 (37 d) — S05 took 72 days.
+    assert (jan["cohort_recovery_rate"], jan["cohort_median_days_to_recovery"]) == (1, 2)
+    assert (feb["cohort_recovery_rate"], feb["cohort_median_days_to_recovery"]) == (
+        rate(0.4),
+        Decimal("20.5"),
+    )
+    assert feb["cohort_recovered_revenue_rate"] == rate(300 / 800)
+    assert feb["cohort_recovered_revenue_reporting"] == 300
+    # March is censored: only the Mar 1 entries (S04 recovered in 6 d, S07 not) have had 60 days.
+    assert (mar["is_window_elapsed"], mar["cohort_invoices_window_elapsed"]) == (False, 2)
+    assert mar["cohort_recovery_rate"] == rate(0.5)
+    assert (mar["invoices_observed"], mar["invoices_recovered"], mar["recovered_share"]) == (
+        2,
+        1,
+        rate(0.5),
+    )
+    assert apr["cohort_recovery_rate"] is None and apr["invoices_observed"] == 0
+    # The curve: February on day 4 has S03 back (1 of 5), by day 37 S08 too.
+    curve = dict(
+        wh.query(
+            "select days_since_entered, recovered_share from marts.recovery_cohorts "
+            "where cohort_month = '2026-02-01'"
+        )
+    )
+    assert (curve[3], curve[4], curve[36], curve[37]) == (0, rate(0.2), rate(0.2), rate(0.4))
+
+
+def test_recovery_by_channel(wh):
+    rows = wh.query(
+        "select cohort_month, recovery_channel, invoices_recovered, amount_recovered_reporting "
+        "from marts.recovery_by_channel order by 1, 2"
+    )
+    assert rows == [
+        (date(2026, 1, 1), "automatic_retry", 1, 100),
+        (date(2026, 2, 1), "collections", 1, 200),
+        (date(2026, 2, 1), "payment_plan", 1, 100),
+        (date(2026, 2, 1), "reminder", 1, 100),
+        # S04 also got an email before paying, but the switch to SEPA comes first.
+        (date(2026, 3, 1), "new_payment_method", 1, 100),
+    ]
+
+
+def test_fct_payment_attempts(wh):
+    (attempts, failed, unknown, soft, hard, fraud, verification) = wh.query(
+        """select count(*), count(*) filter (where not is_success),
+            count(*) filter (where decline_class = 'unknown'),
+            count(*) filter (where decline_class = 'soft'),
+            count(*) filter (where decline_class = 'hard'),
+            count(*) filter (where decline_class = 'fraud'),
+            count(*) filter (where invoice_id is null)
+        from marts.fct_payment_attempts"""
+    )[0]
+    assert (attempts, failed, verification) == (51, 20, 1)
+    # S07's April decline code is not in the seed; S04 expired card; S06 stolen card.
+    assert (unknown, hard, fraud, soft) == (1, 1, 1, 17)
+    (hours,) = wh.query(
+        "select hours_since_previous_attempt from marts.fct_payment_attempts "
+        "where invoice_id = 'I-S02-01' and attempt_number = 2"
+    )[0]
+    assert hours == 48
+
+
+def test_retry_performance(wh):
+    rows = {
+        (r[0], r[1]): (r[2], r[3])
+        for r in wh.query(
+            "select dimension, dimension_value, attempts, successes from marts.retry_performance"
+        )
+    }
+    # First attempts on the 35 invoices with attempts: 24 succeed.
+    assert rows[("attempt_number", "1")] == (35, 24)
+    # Second: S02 ok, S03, S05, S07, S08, S10 fail, S04 ok on SEPA.
+    assert rows[("attempt_number", "2")] == (7, 2)
+    assert rows[("attempt_number", "3")] == (5, 2)
+    # Retries after soft declines: 13, of which S02, S03, S05's first instalment, S08 succeed.
+    assert rows[("previous_decline_class", "soft")] == (13, 4)
+    assert rows[("previous_decline_class", "hard")] == (1, 1)
+
+
+def test_dunning_funnel(wh):
+    rows = wh.query(
+        """select sent_month, channel, template, messages_sent, messages_opened, messages_clicked,
+            messages_measured, invoices_paid_in_window
+        from marts.dunning_funnel order by 1, 2, 3"""
+    )
+    assert rows == [
+        (date(2026, 2, 1), "email", "payment_failed", 1, 1, 1, 1, 1),  # S03 paid next day
+        (date(2026, 2, 1), "sms", "retry_notice", 1, 0, 0, 1, 0),  # S07
+        (date(2026, 3, 1), "email", "final_notice", 1, 1, 0, 1, 0),  # S07
+        (date(2026, 3, 1), "email", "payment_failed", 1, 0, 0, 1, 1),  # S04 paid 5 days later
+        (date(2026, 3, 1), "email", "plan_offer", 1, 1, 1, 1, 0),  # S05 paid 37 days later
+        (date(2026, 4, 1), "email", "payment_failed", 1, 0, 0, 0, 0),  # S10, window still open
+    ]
+
+
+def test_payment_plan_outcome(wh):
+    [plan] = wh.query_dicts("select * from marts.payment_plan_outcomes")
+    assert (plan["payment_plan_id"], plan["outcome"], plan["instalments_paid"]) == (
+        "P1",
+        "completed",
+        2,
+    )
+    assert (plan["instalments_missed"], plan["amount_collected_reporting"]) == (0, 100)
+
+
+def test_prevention_effects(wh):
+    rows = {
+        (r["dimension"], r["group_value"]): r
+        for r in wh.query_dicts("select * from marts.prevention_effects")
+    }
+    verified, not_verified = (
+        rows[("is_verified", "verified")],
+        rows[("is_verified", "not_verified")],
+    )
+    # Verified (S01-S06): 22 invoices due, 2 went past due (S05 Feb, S06 Feb); 22 payments, 1 chargeback.
+    assert (verified["invoices_due"], verified["invoices_past_due_ever"]) == (22, 2)
+    assert (verified["successful_payments"], verified["disputes"]) == (22, 1)
+    assert verified["dispute_rate"] == rate(1 / 22)
+    # Unverified (S07-S10): 12 due (S09's April is not), 5 past due (S07 x3, S08 Feb, S10).
+    assert (not_verified["invoices_due"], not_verified["invoices_past_due_ever"]) == (12, 5)
+    assert not_verified["delinquency_rate"] == rate(1800 / float(money(1800 + U)))
+    # 3-D Secure by first card attempt: with 13 invoices due, 2 late (S08 Feb, S10); without: 20, 5.
+    assert (
+        rows[("used_3ds", "3ds")]["invoices_due"],
+        rows[("used_3ds", "3ds")]["invoices_past_due_ever"],
+    ) == (13, 2)
+    assert (
+        rows[("used_3ds", "no_3ds")]["invoices_due"],
+        rows[("used_3ds", "no_3ds")]["invoices_past_due_ever"],
+    ) == (20, 5)
+    assert rows[("used_3ds", "no_3ds")]["dispute_rate"] == rate(1 / 16)
+
+
+def test_pii_is_masked(wh):
+    customers = {r["customer_id"]: r for r in wh.query_dicts("select * from marts.dim_customers")}
+    assert customers["C10"]["email_masked"] == "j***@example.org"
+    assert len(customers["C01"]["customer_hash"]) == 64
+    # No raw email or name in any published column.
+    columns = wh.query(
+        "select table_name, column_name from information_schema.columns where table_schema = 'marts'"
+    )
+    assert not [c for c in columns if c[1] in ("email", "name", "customer_name", "ip_address")]
+    (leaks,) = wh.query(
+        "select count(*) from marts.dim_customers where customer_hash like '%@%' or email_masked like 'alice%'"
+    )[0]
+    assert leaks == 0
+
+
+def test_dim_subscriptions_mrr(wh):
+    subs = {
+        r["subscription_id"]: r for r in wh.query_dicts("select * from marts.dim_subscriptions")
+    }
+    assert subs["S10"]["mrr"] == 100 and subs["S10"]["mrr_reporting"] == 100  # 1200 / 12
+    assert subs["S09"]["mrr_reporting"] == money(U)
+    assert subs["S06"]["is_involuntary_churn"] and not subs["S06"]["is_active"]

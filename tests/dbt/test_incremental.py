@@ -1,0 +1,65 @@
+"""fct_payment_attempts is incremental: late-arriving and updated attempts must give exactly the
+table a full rebuild gives, renumbering the attempts of the invoices they touch."""
+
+import shutil
+from datetime import UTC, datetime
+
+import duckdb
+
+from tests.dbt.conftest import Warehouse
+
+COLUMNS = "attempt_id, attempt_number, hours_since_previous_attempt, decline_class, previous_decline_class, is_retry"
+
+
+def _late_rows(path):
+    with duckdb.connect(str(path)) as con:
+        (s09_attempt,) = con.execute(
+            "select attempt_id from raw.payment_attempts where invoice_id = 'I-S09-04'"
+        ).fetchone()
+        loaded = datetime.now(UTC).replace(tzinfo=None)  # loads are stamped with the wall clock
+        # An attempt on S07's February invoice that the billing system exported late: it sits
+        # between the first attempt (Feb 1) and the retry of Feb 3.
+        con.execute(
+            """insert into raw.payment_attempts
+            select * replace ('A900' as attempt_id, timestamp '2026-02-02 10:00' as attempted_at,
+                timestamp '2026-02-02 10:00' as updated_at, 'late.csv' as _source_file,
+                1 as _source_row, ?::timestamp as _loaded_at)
+            from raw.payment_attempts where invoice_id = 'I-S07-02' and attempted_at = '2026-02-01 10:00'""",
+            [loaded],
+        )
+        # A corrected version of S09's April decline: the processor re-coded it as fraud.
+        con.execute(
+            """insert into raw.payment_attempts
+            select * replace ('fraudulent' as decline_code, timestamp '2026-05-01 09:00' as updated_at,
+                'late.csv' as _source_file, 2 as _source_row, ?::timestamp as _loaded_at)
+            from raw.payment_attempts where attempt_id = ?""",
+            [loaded, s09_attempt],
+        )
+    return s09_attempt
+
+
+def test_late_arrivals_match_a_full_rebuild(golden_warehouse, tmp_path):
+    warehouse = Warehouse(tmp_path)
+    shutil.copy(golden_warehouse.path, warehouse.path)
+    s09_attempt = _late_rows(warehouse.path)
+
+    warehouse.dbt("run", "--select", "fct_payment_attempts")
+    incremental = warehouse.query(f"select {COLUMNS} from marts.fct_payment_attempts order by 1")
+    chain = warehouse.query(
+        "select attempt_number, hours_since_previous_attempt from marts.fct_payment_attempts "
+        "where invoice_id = 'I-S07-02' order by attempted_at"
+    )
+    assert [(n, float(h) if h is not None else None) for n, h in chain] == [
+        (1, None),
+        (2, 24.0),
+        (3, 24.0),
+        (4, 48.0),
+    ]
+    assert warehouse.query(
+        "select decline_class from marts.fct_payment_attempts where attempt_id = ?", [s09_attempt]
+    ) == [("fraud",)]
+    assert len(incremental) == 52
+
+    warehouse.dbt("run", "--select", "fct_payment_attempts", "--full-refresh")
+    rebuilt = warehouse.query(f"select {COLUMNS} from marts.fct_payment_attempts order by 1")
+    assert incremental == rebuilt

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from orchestration.alerting.commands import add_alerts_parser
 from orchestration.config import DBT_PROJECT_DIR, REPO_ROOT, Settings, load_settings
 from orchestration.contract import contract_markdown
 
@@ -182,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     quarantine.add_argument("--entity", help="Entity to export (export only).")
     quarantine.add_argument("--out", help="CSV to write (default: <home>/fix/<entity>.csv).")
     quarantine.set_defaults(func=_quarantine)
+
+    add_alerts_parser(sub)
 
     docs = sub.add_parser("docs", help="Generate and serve the dbt docs of the warehouse.")
     docs.add_argument("--port", type=int, default=8080)

@@ -91,15 +91,19 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _docs(args: argparse.Namespace, settings: Settings) -> int:
-    """dbt docs of the built warehouse: every mart and column, with lineage."""
+    """dbt docs of the published warehouse, built read-only into their own target folder so the
+    pipeline's manifest and file are never touched."""
     dbt = str(Path(sys.executable).parent / "dbt")
-    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    common = [
+        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target", "published", "--target-path", "target/docs",
+    ]  # fmt: skip
     env = settings.subprocess_env()
-    if subprocess.call([dbt, "docs", "generate", *project], env=env) != 0:
+    if subprocess.call([dbt, "docs", "generate", *common], env=env) != 0:
         return 1
     print(f"dbt docs: http://localhost:{args.port}", flush=True)
     return subprocess.call(
-        [dbt, "docs", "serve", "--port", str(args.port), "--no-browser", *project], env=env
+        [dbt, "docs", "serve", *common, "--port", str(args.port), "--no-browser"], env=env
     )
 
 

@@ -17,8 +17,6 @@ from orchestration.contract import ENTITIES
 
 GOLDEN_LANDING = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "landing"
 DBT = Path(sys.executable).with_name("dbt")
-# The monitoring models and their tests belong to the alerting piece and have their own tests.
-OWN_NODES = ["--exclude", "path:models/monitoring", "path:tests/monitoring"]
 
 
 class Warehouse:
@@ -60,9 +58,6 @@ class Warehouse:
         )  # fmt: skip
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
         return result
-
-    def build(self, *extra: str) -> subprocess.CompletedProcess:
-        return self.dbt("build", *OWN_NODES, *extra)
 
     def query(self, sql: str, params=None) -> list[tuple]:
         with duckdb.connect(str(self.path), read_only=True) as con:

@@ -5,16 +5,7 @@
 with attempts as (
     select
         *,
-        case
-            when hours_since_previous_attempt < 1 then '00: <1h'
-            when hours_since_previous_attempt < 6 then '01: 1-6h'
-            when hours_since_previous_attempt < 24 then '02: 6-24h'
-            when hours_since_previous_attempt < 48 then '03: 1-2d'
-            when hours_since_previous_attempt < 72 then '04: 2-3d'
-            when hours_since_previous_attempt < 120 then '05: 3-5d'
-            when hours_since_previous_attempt < 168 then '06: 5-7d'
-            else '07: 7d+'
-        end as hours_bucket
+        {{ retry_hours_bucket('hours_since_previous_attempt') }} as hours_bucket
     from {{ ref('fct_payment_attempts') }}
     where invoice_id is not null
 ),

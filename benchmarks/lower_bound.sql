@@ -409,36 +409,40 @@ paying_attempts as (
     group by entered_recovery.invoice_id
 ),
 
-signals as (
-    select
-        entered_recovery.invoice_id,
-        exists (
-            select 1 from stg_escalations as escalations
-            where escalations.invoice_id = entered_recovery.invoice_id
-                and escalations.stage in ('collections_agency', 'legal')
-                and escalations.escalated_at <= entered_recovery.recovered_at
-        ) as had_escalation,
-        exists (
-            select 1 from stg_plans as plans
-            where plans.invoice_id = entered_recovery.invoice_id
-                and plans.agreed_at <= entered_recovery.recovered_at
-        ) as had_payment_plan,
-        exists (
-            select 1 from stg_method_updates as updates
-            where updates.customer_id = entered_recovery.customer_id
-                and updates.occurred_at
-                    between entered_recovery.entered_recovery_at and entered_recovery.recovered_at
-        ) as had_method_update,
-        exists (
-            select 1 from stg_messages as messages
-            where (messages.invoice_id = entered_recovery.invoice_id
-                    or (messages.invoice_id is null
-                        and messages.customer_id = entered_recovery.customer_id))
-                and messages.sent_at <= entered_recovery.recovered_at
-                and messages.sent_at >= entered_recovery.recovered_at - to_days(7)
-        ) as had_recent_reminder
+escalated as (
+    select distinct entered_recovery.invoice_id
     from entered_recovery
-    where entered_recovery.recovered_at is not null
+    inner join stg_escalations as escalations
+        on entered_recovery.invoice_id = escalations.invoice_id
+    where escalations.stage in ('collections_agency', 'legal')
+        and escalations.escalated_at <= entered_recovery.recovered_at
+),
+
+planned as (
+    select distinct entered_recovery.invoice_id
+    from entered_recovery
+    inner join stg_plans as plans on entered_recovery.invoice_id = plans.invoice_id
+    where plans.agreed_at <= entered_recovery.recovered_at
+),
+
+method_changed as (
+    select distinct entered_recovery.invoice_id
+    from entered_recovery
+    inner join stg_method_updates as updates
+        on entered_recovery.customer_id = updates.customer_id
+    where updates.occurred_at
+        between entered_recovery.entered_recovery_at and entered_recovery.recovered_at
+),
+
+reminded as (
+    -- A message about the invoice, or an invoice-less one to the customer: joined on the
+    -- customer (an equality), never on an OR of keys, which DuckDB can only run as a range join.
+    select distinct entered_recovery.invoice_id
+    from entered_recovery
+    inner join stg_messages as messages on entered_recovery.customer_id = messages.customer_id
+    where (messages.invoice_id = entered_recovery.invoice_id or messages.invoice_id is null)
+        and messages.sent_at <= entered_recovery.recovered_at
+        and messages.sent_at >= entered_recovery.recovered_at - to_days(7)
 )
 
 select
@@ -450,27 +454,27 @@ select
         as days_to_recovery,
     case
         when entered_recovery.recovered_at is null then null
-        when paying_attempts.paying_trigger = 'collections' or signals.had_escalation
+        when paying_attempts.paying_trigger = 'collections' or escalated.invoice_id is not null
             then 'collections'
-        when paying_attempts.paying_trigger = 'payment_plan' or signals.had_payment_plan
+        when paying_attempts.paying_trigger = 'payment_plan' or planned.invoice_id is not null
             then 'payment_plan'
-        when signals.had_method_update
-            or paying_attempts.paying_method is distinct from entered_recovery.first_failed_method
-                and entered_recovery.first_failed_method is not null
-                and paying_attempts.paying_method is not null
-            or paying_attempts.paying_card is distinct from entered_recovery.first_failed_card
-                and entered_recovery.first_failed_card is not null
-                and paying_attempts.paying_card is not null
+        -- A comparison with an unknown method or card is null, i.e. not a change.
+        when method_changed.invoice_id is not null
+            or paying_attempts.paying_method != entered_recovery.first_failed_method
+            or paying_attempts.paying_card != entered_recovery.first_failed_card
             then 'new_payment_method'
         when paying_attempts.paying_trigger in ('scheduled', 'automatic_retry')
             then 'automatic_retry'
-        when signals.had_recent_reminder then 'reminder'
+        when reminded.invoice_id is not null then 'reminder'
         when paying_attempts.paying_trigger is not null then 'customer_initiated'
         else 'unattributed'
     end as recovery_channel
 from entered_recovery
 left join paying_attempts on entered_recovery.invoice_id = paying_attempts.invoice_id
-left join signals on entered_recovery.invoice_id = signals.invoice_id;
+left join escalated on entered_recovery.invoice_id = escalated.invoice_id
+left join planned on entered_recovery.invoice_id = planned.invoice_id
+left join method_changed on entered_recovery.invoice_id = method_changed.invoice_id
+left join reminded on entered_recovery.invoice_id = reminded.invoice_id;
 
 -- Segments: plan, billing country, current payment method (int_subscription_segments).
 create temp table segments as

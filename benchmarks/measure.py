@@ -6,7 +6,7 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -20,6 +20,8 @@ class Measurement:
     # User + system CPU of the process and the descendants it waited for: unlike wall time,
     # barely inflated when other processes compete for the cores.
     cpu_seconds: float = 0.0
+    # (epoch seconds, MB) about once a second: which step of a run held the memory.
+    rss_timeline: list[tuple[float, float]] = field(default_factory=list)
 
 
 def _group_rss_kb(group: int) -> int:
@@ -56,12 +58,19 @@ def run(
         start_new_session=True, cwd=cwd,
     )  # fmt: skip
     peak = 0
+    timeline: list[tuple[float, float]] = []
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
+        window_peak, window_start = 0, time.time()
         while not done.is_set():
-            peak = max(peak, _group_rss_kb(proc.pid))
+            rss = _group_rss_kb(proc.pid)
+            peak = max(peak, rss)
+            window_peak = max(window_peak, rss)
+            if time.time() - window_start >= 1.0:
+                timeline.append((window_start, window_peak / 1024))
+                window_peak, window_start = 0, time.time()
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -78,4 +87,4 @@ def run(
     if log is not None:
         log.write_text(output)
     cpu = _children_cpu() - cpu_before
-    return Measurement(seconds, peak / 1024, proc.returncode, output, started_at, cpu)
+    return Measurement(seconds, peak / 1024, proc.returncode, output, started_at, cpu, timeline)

@@ -208,12 +208,25 @@ def timed_build(home: Path, env: dict, label: str) -> dict:
         if profile.run_results_path:
             shutil.copy(profile.run_results_path, bench / f"{label}.run_results.json")
         result["overhead"] = overhead(m.started_at, m.seconds, profile)
+        result["peak_rss_mb_by_phase"] = peaks_by_phase(m.rss_timeline, profile)
     return result
 
 
 def _failure_lines(output: str) -> str:
     lines = [line for line in output.splitlines() if "ERROR" in line or "FAIL" in line]
     return "\n".join(lines[-8:])[-2000:]
+
+
+def peaks_by_phase(timeline: list[tuple[float, float]], profile) -> dict[str, float]:
+    """Peak memory while each phase's steps ran ("outside steps" for the rest)."""
+    peaks: dict[str, float] = {}
+    for at, mb in timeline:
+        phase = next(
+            (s.phase for s in profile.steps if s.start <= at + 1.0 and at <= s.start + s.seconds),
+            "outside steps",
+        )
+        peaks[phase] = max(peaks.get(phase, 0.0), mb)
+    return peaks
 
 
 def overhead(started_at: float, seconds: float, profile) -> dict:
@@ -307,6 +320,21 @@ def run_size(label: str, customers: int, months: int, home: Path, args) -> dict:
     return save()
 
 
+def rerun_stages(label: str, home: Path, stages: list[str], args) -> dict:
+    """Re-measure some stages of a size whose warehouse is built, keeping its other figures."""
+    path = home / "bench" / "results.json"
+    results = json.loads(path.read_text())
+    env = build_env(home, args.dbt_threads)
+    if "dashboards" in stages:
+        results["dashboards"] = dashboard_latency(home, env, args.calls)
+    if "lower_bound" in stages:
+        results["lower_bound"] = lower_bound(home, env)
+    if "incremental" in stages:
+        drop = write_next_day(home / "landing")
+        results["incremental"] = {"drop_rows": drop, **timed_build(home, env, "incremental")}
+    return _saver(home, results)()
+
+
 def _saver(home: Path, results: dict):
     def save() -> dict:
         path = home / "bench" / "results.json"
@@ -367,6 +395,7 @@ def run_snapshot(args) -> int:
     forward += ["--dbt-threads", str(args.dbt_threads)] if args.dbt_threads else []
     forward += ["--no-incremental"] if args.no_incremental else []
     forward += ["--report-only"] if args.report_only else []
+    forward += ["--only", args.only] if args.only else []
     return subprocess.call(
         [sys.executable, str(snap / "benchmarks" / "run.py"), *forward], cwd=snap
     )
@@ -382,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help=f"report (default {RESULTS_MD})")
     parser.add_argument("--no-incremental", action="store_true")
     parser.add_argument("--report-only", action="store_true", help="re-render from saved results")
+    parser.add_argument(
+        "--only", help="re-measure these stages of built sizes: dashboards,lower_bound,incremental"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny size, temp dir, no RESULTS.md")
     parser.add_argument("--reuse-home", type=Path, help="with --smoke: a built home to measure")
     parser.add_argument(
@@ -407,7 +439,10 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or WORK_DIR
     work.mkdir(parents=True, exist_ok=True)
     out = args.out or RESULTS_MD
-    if not args.report_only:
+    if args.only:
+        for label in [s.strip() for s in args.sizes.split(",") if s.strip()]:
+            rerun_stages(label, work / label, args.only.split(","), args)
+    elif not args.report_only:
         ratio = calibrate(work, build_env(work / "calibration"))
         for label in [s.strip() for s in args.sizes.split(",") if s.strip()]:
             customers = max(100, int(round(parse_size(label) / ratio, -2)))

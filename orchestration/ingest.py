@@ -441,12 +441,11 @@ def _check_staged(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     typed = ", ".join(f"{_typed(c)} as t_{c.name}" for c in entity.columns)
     row_reasons = [r for c in entity.columns for r in _row_reasons(c)]
     ref_reasons = _reference_reasons(entity) or ["null::varchar"]
-    record = ", ".join(f"{_quote(c)}: {c}" for c in entity.column_names)
     key, ts = f"t_{entity.key}", "t_updated_at"
     con.execute(
         f"""
         create or replace temp table _typed as
-        select *, coalesce(_raw::json, to_json({{{record}}})) as _record, {typed}
+        select *, {typed}
         from {STAGE}"""
     )
     con.execute(
@@ -498,6 +497,8 @@ def _insert_good_rows(
 
 
 def _insert_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, loaded_at: datetime) -> int:
+    # The row's original text, as JSON: built for quarantined rows only (it is costly at scale).
+    record = ", ".join(f"{_quote(c)}: {c}" for c in entity.column_names)
     (count,) = con.execute(
         f"""insert into raw._quarantine
         select {_quote(entity.name)}, _source_file, _source_row,
@@ -505,7 +506,7 @@ def _insert_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, loaded_at
                 case when duplicate_reason is null then [] else [duplicate_reason] end), '; '),
             case when len(row_reasons) = 0 and duplicate_reason is null
                 then 'unknown_reference' else 'invalid' end,
-            _record, ?::timestamp, null
+            coalesce(_raw::json, to_json({{{record}}})), ?::timestamp, null
         from _checked
         where len(row_reasons) > 0 or len(ref_reasons) > 0 or duplicate_reason is not null""",
         [loaded_at],

@@ -8,6 +8,7 @@ the UI history too.
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from orchestration.config import Settings, exported
@@ -46,6 +47,39 @@ def prepare_dbt() -> None:
     prepare_manifest()
 
 
+RUN_PID_TAG = "arrears/pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_crashed_runs(instance) -> list[str]:
+    """Fail the runs of `arrears build` processes that died mid-run (SIGKILL, power cut).
+
+    A killed run never releases its slot in the `duckdb_writer` pool, and with no Dagster daemon
+    watching an in-process run, every later build would wait for that slot forever. Runs
+    started elsewhere (the UI, the sensor) carry no pid tag and are left to the daemon.
+    """
+    import dagster as dg
+
+    released = []
+    active = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=active)):
+        pid = run.tags.get(RUN_PID_TAG)
+        if pid and int(pid) != os.getpid() and not _alive(int(pid)):
+            instance.report_run_failed(run, message="The build process died mid-run.")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            released.append(run.run_id)
+    return released
+
+
 def load_definitions():
     from orchestration.definitions import defs
 
@@ -60,10 +94,13 @@ def build(settings: Settings) -> bool:
     write_instance_config(settings)
     started = time.monotonic()
     with exported(settings), dg.DagsterInstance.get() as instance:
+        for run_id in release_crashed_runs(instance):
+            print(f"Released run {run_id}: its process died mid-run; this build redoes its work.")
         prepare_dbt()
         job = load_definitions().resolve_job_def("build_warehouse")
         result = job.execute_in_process(
             instance=instance,
+            tags={RUN_PID_TAG: str(os.getpid())},
             raise_on_error=False,
             # One INFO line per step and per file keeps progress readable; DEBUG is for the UI.
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},

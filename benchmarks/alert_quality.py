@@ -122,20 +122,28 @@ class Scores:
 
 
 def score(runs: list[tuple[list[Truth], list[Alert]]]) -> dict[str, Scores]:
-    """Recall, precision and detection delays per type over several runs."""
+    """Recall, precision and detection delays per type over several runs.
+
+    An alert is true when it is the first alert (by detection time) of an injected incident it
+    matches; a second alert for the same incident is a repeat and counts as false.
+    """
     scores = {t: Scores(delays=[]) for t in (*TYPES, "other")}
     for truths, alerts in runs:
+        true_alerts: set[str] = set()
         for truth in truths:
             s = scores[truth.type]
             s.truths += 1
-            found = [a for a in alerts if matches(a, truth)]
+            found = sorted(
+                (a for a in alerts if matches(a, truth)), key=lambda a: a.first_detected_at
+            )
             if found:
                 s.detected += 1
-                s.delays.append(min(a.first_detected_at for a in found) - truth.start)
+                s.delays.append(found[0].first_detected_at - truth.start)
+                true_alerts.add(found[0].alert_id)
         for alert in alerts:
             s = scores[alert.type]
             s.alerts += 1
-            s.true_alerts += any(matches(alert, t) for t in truths)
+            s.true_alerts += alert.alert_id in true_alerts
     return scores
 
 
@@ -171,6 +179,15 @@ def run_pipeline(home: Path, customers: int, months: int, seed: int, incidents: 
         "truth": load_truth(truth_path) if incidents else [],
         "alerts": load_alerts(settings.published_path),
     }
+
+
+def _first_alerts(truths: list[Truth], alerts: list[Alert]) -> set[str]:
+    firsts = set()
+    for truth in truths:
+        found = [a for a in alerts if matches(a, truth)]
+        if found:
+            firsts.add(min(found, key=lambda a: a.first_detected_at).alert_id)
+    return firsts
 
 
 def _fmt_delay(delays: list[timedelta]) -> str:
@@ -251,9 +268,10 @@ def report(args: argparse.Namespace, runs: list[dict], clean: list[dict]) -> str
     false_alerts = [
         f"- seed {r['seed']}{'' if r['incidents'] else ' (clean)'}: {a.detector} "
         f"{a.segment_type}={a.segment_value} {a.started_at:%Y-%m-%d %H:%M}"
+        f"{' (repeat)' if any(matches(a, t) for t in r['truth']) else ''}"
         for r in (*runs, *clean)
         for a in r["alerts"]
-        if not any(matches(a, t) for t in r["truth"])
+        if a.alert_id not in _first_alerts(r["truth"], r["alerts"])
     ]
     if misses or false_alerts:
         lines += ["", "Misses and false alerts:", *misses, *false_alerts]

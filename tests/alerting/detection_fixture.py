@@ -1,6 +1,6 @@
 """A crafted raw billing history whose anomalies are known exactly, for the detection models.
 
-Ten weeks (Mon 2026-01-05 → Sun 2026-03-15) of hourly card payments with constant failure rates,
+Fifteen weeks (Mon 2025-12-01 → Sun 2026-03-15) of hourly card payments with constant failure rates,
 so every expected rate can be worked out by hand:
 
 - processor `acme`: 40 attempts an hour, 4 fail (10 %) · `bolt`: 40 an hour, 2 fail (5 %)
@@ -25,7 +25,7 @@ import duckdb
 
 from orchestration.ingest import create_raw_schema
 
-START, END = datetime(2026, 1, 5), datetime(2026, 3, 16)
+START, END = datetime(2025, 12, 1), datetime(2026, 3, 16)
 OLD_OUTAGE = ("acme", datetime(2026, 1, 21, 10), datetime(2026, 1, 21, 12))
 BIG_SPIKE = ("bolt", datetime(2026, 2, 26, 15), datetime(2026, 2, 26, 17))
 OPEN_SPIKE = ("bolt", datetime(2026, 3, 15, 22), datetime(2026, 3, 16, 0))

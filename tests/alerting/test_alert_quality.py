@@ -9,7 +9,8 @@ from benchmarks.alert_quality import Alert, Truth, load_alerts, load_truth, matc
 T = datetime(2026, 3, 4, 10)
 
 
-def alert(detector, segment_type, segment_value, start, end, detected=None, alert_id="a"):
+def alert(detector, segment_type, segment_value, start, end, detected=None):
+    alert_id = f"{detector}:{segment_value}:{start:%d%H%M}"
     return Alert(alert_id, detector, segment_type, segment_value, start, end, detected or end)
 
 
@@ -40,12 +41,22 @@ def test_scoring_counts_matches_by_type_segment_and_time():
             T + timedelta(days=7),
             T + timedelta(days=7, hours=1),
         ),
+        # The same card-testing attack alerted again later (a repeat): false.
+        alert(
+            "card_testing",
+            "customer",
+            "cus_1",
+            T + timedelta(minutes=9),
+            T + timedelta(minutes=14),
+            T + timedelta(minutes=10),
+        ),  # fmt: skip
     ]
     s = score([(truths, alerts)])
     assert (s["processor_outage"].recall, s["processor_outage"].precision) == (1.0, 0.5)
     assert s["processor_outage"].delays == [timedelta(hours=1)]
     assert (s["issuer_spike"].recall, s["issuer_spike"].precision) == (0.0, 0.0)
     assert (s["card_testing"].recall, s["card_testing"].delays) == (1.0, [timedelta(minutes=2)])
+    assert (s["card_testing"].alerts, s["card_testing"].true_alerts) == (2, 1)
     assert (s["other"].alerts, s["other"].true_alerts) == (1, 0)
     assert s["dispute_spike"].recall is None and s["dispute_spike"].precision is None
     assert not matches(alerts[0], truths[1])

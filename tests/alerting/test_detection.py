@@ -104,11 +104,12 @@ def test_an_old_incident_does_not_inflate_a_later_weeks_baseline(monitored):
         "and segment_value = 'acme' and window_start in (?, ?, ?) order by window_start",
         [fx.OLD_OUTAGE[1], datetime(2026, 2, 18, 10), datetime(2026, 3, 4, 10)],
     )
-    # The outage hour is screened out; four weeks later the Wednesday-10:00 slot pools the five
-    # clean Wednesdays before it (5 × 40 attempts, 4 failing) and the 10 % level: exactly 10 %.
+    # The outage hour (pooling the six Wednesdays before it) is screened out; four weeks later the
+    # Wednesday-10:00 slot pools the five clean Wednesdays of its six (5 × 40 attempts, 4 failing)
+    # and the 10 % level: exactly 10 %.
     # Had the outage been pooled: (5 × 4 + 32 + 50 × 0.1) / (240 + 50) = 19.7 %.
     assert [r[:4] for r in rows] == [
-        (fx.OLD_OUTAGE[1], 32, True, 80),
+        (fx.OLD_OUTAGE[1], 32, True, 240),
         (datetime(2026, 2, 18, 10), 4, False, 200),
         (datetime(2026, 3, 4, 10), 4, False, 200),
     ]
@@ -152,9 +153,9 @@ def test_network_ratios_use_each_networks_own_denominator(monitored):
     # one failing every other hour); minus bolt's spike (2 h × 14) and tiny's (1).
     visa_feb = 28 * 24 * (18 + 19) + 28 * 60 - 2 * 14 - 1
     # ECP, February: no chargeback on mastercard; the denominator is JANUARY's mastercard
-    # payments (from 5 Jan): per hour 18 acme + 19 bolt + per day 24 tiny (2 slots, i = 1, 3), less
+    # payments: per hour 18 acme + 19 bolt + per day 48 tiny (2 slots an hour, i = 1, 3), less
     # acme's outage (2 h × 14 extra failures among its mastercard slots i = 5..31).
-    mastercard_jan = 27 * 24 * (18 + 19) + 27 * 48 - 2 * 14
+    mastercard_jan = 31 * 24 * (18 + 19) + 31 * 48 - 2 * 14
     assert rows == [
         ("mastercard_ecp", datetime(2026, 2, 1), "early_warning", 0, mastercard_jan, False),
         ("mastercard_ecp", datetime(2026, 2, 1), "excessive", 0, mastercard_jan, False),

@@ -6,8 +6,9 @@
 {%- set baseline_z = var('dispute_baseline_z', 2) %}
 {%- set min_disputes = var('dispute_spike_min_disputes', 5) %}
 {%- set min_lift = var('dispute_spike_min_lift', 2) %}
-{%- set min_score = var('dispute_spike_min_score', 6) %}
+{%- set min_score = var('dispute_spike_min_score', 4) %}
 {%- set continue_score = var('dispute_continue_score', 1.3) %}
+{%- set continue_lift = var('dispute_continue_lift', 2) %}
 
 {#- -log10 of the Chernoff bound on P(X >= k) for X ~ Poisson(lambda). dbt has no macros in model
     files: a template with @placeholders, filled by `replace`. -#}
@@ -61,14 +62,22 @@ screened as (
     from screening
 ),
 
--- ... pass 2: the expected count is the mean of the days that were not.
+-- ... pass 2: the expected count is the mean of the days that were not — over the previous
+-- weeks, or over the last week when that is higher: disputes follow payments by weeks, so a
+-- growing business (or a young history) sees them rise, and a lagging mean would call that a
+-- spike.
 baseline as (
     select
         *,
-        avg(disputes) filter (where not is_screened_out) over history as expected_disputes,
+        greatest(
+            avg(disputes) filter (where not is_screened_out) over history,
+            avg(disputes) filter (where not is_screened_out) over last_week
+        ) as expected_disputes,
         count(*) filter (where not is_screened_out) over history as history_days
     from screened
-    window history as (order by day_start rows between {{ history_days }} preceding and 1 preceding)
+    window
+        history as (order by day_start rows between {{ history_days }} preceding and 1 preceding),
+        last_week as (order by day_start rows between 7 preceding and 1 preceding)
 ),
 
 scored as (
@@ -119,15 +128,27 @@ final as (
     from scored
 ),
 
--- Hysteresis: a spike stays one incident while the following days stay significantly high.
+-- Hysteresis: a spike stays one incident while the following days stay high — significantly
+-- (the tail bound is loose on small counts, so also at twice the expected count).
+elevated_days as (
+    select
+        *,
+        coalesce(
+            is_anomalous
+            or score >= {{ continue_score }}
+            or disputes >= {{ continue_lift }} * expected_disputes,
+            false
+        ) as is_elevated
+    from final
+),
+
 elevated as (
     select
         *,
-        is_anomalous or score >= {{ continue_score }} as is_elevated,
-        count(*) filter (where not (is_anomalous or score >= {{ continue_score }})) over (
+        count(*) filter (where not is_elevated) over (
             order by day_start rows unbounded preceding
         ) as elevation_run
-    from final
+    from elevated_days
 ),
 
 -- A wave of several days, none high enough alone, is tested as one window: the disputes and

@@ -16,14 +16,14 @@
 {%- set min_excess_failures = var('failure_rate_min_excess_failures', 5) %}
 {%- set min_lift = var('failure_rate_min_lift', 1.5) %}
 {%- set min_increase = var('failure_rate_min_increase', 0.05) %}
-{%- set min_score = var('failure_rate_min_score', 8) %}
-{%- set daily_min_score = var('failure_rate_daily_min_score', 6) %}
+{%- set min_score = var('failure_rate_min_score', 6) %}
 {%- set continue_score = var('failure_rate_continue_score', 1.3) %}
+{%- set attribution_margin = var('failure_rate_attribution_margin', 0.2) %}
 
 {#- dbt does not allow macros in model files: these are SQL templates with @placeholders,
     filled by `replace` where used. -#}
 {#- -log10 of the Chernoff bound on P(X >= k) for X ~ Binomial(n, p): n * KL(k/n || p) / ln 10.
-    It never understates the tail probability, so a score of 8 means p-value <= 1e-8. -#}
+    It never understates the tail probability, so a score of 6 means p-value <= 1e-6. -#}
 {%- set tail_score -%}
     case
         when @n > 0 and @k / @n > @p then @n * (
@@ -43,7 +43,7 @@
         and @k - @n * @expected >= {{ min_excess_failures }}
         and @k / @n >= @expected * {{ min_lift }}
         and @k / @n - @expected >= {{ min_increase }}
-        and @score >= case @grain when 'hour' then {{ min_score }} else {{ daily_min_score }} end
+        and @score >= {{ min_score }}
     )
 {%- endset %}
 
@@ -210,14 +210,12 @@ day_ratios as (
     where window_grain = 'day' and weekly_expected_rate is not null
 ),
 
-day_of_month_factors as (
+day_of_month_history as (
     select
         segment_type,
         segment_value,
         day_start,
-        greatest(least(
-            coalesce(median(day_ratio) over same_day_history, 1), {{ dom_max_factor }}
-        ), 1 / {{ dom_max_factor }}) as day_of_month_factor
+        median(day_ratio) over same_day_history as median_ratio
     from day_ratios
     window same_day_history as (
         partition by segment_type, segment_value, day_of_month order by day_start
@@ -225,20 +223,37 @@ day_of_month_factors as (
     )
 ),
 
+day_of_month_factors as (
+    select
+        segment_type,
+        segment_value,
+        day_start,
+        -- null without history (a median of no rows)
+        case
+            when median_ratio is not null
+                then greatest(least(median_ratio, {{ dom_max_factor }}), 1 / {{ dom_max_factor }})
+        end as own_factor
+    from day_of_month_history
+),
+
+-- A segment without that day of the month in its history takes the overall one; without either
+-- (the first month of the data) the window is not judged: its month-end would look abnormal.
 expected as (
     select
         weekly_expected.*,
-        coalesce(day_of_month_factors.day_of_month_factor, 1) as day_of_month_factor,
+        coalesce(own.own_factor, overall.own_factor) as day_of_month_factor,
         least(
-            weekly_expected.weekly_expected_rate
-            * coalesce(day_of_month_factors.day_of_month_factor, 1),
+            weekly_expected.weekly_expected_rate * coalesce(own.own_factor, overall.own_factor),
             0.999
         ) as expected_rate
     from weekly_expected
-    left join day_of_month_factors
-        on weekly_expected.segment_type = day_of_month_factors.segment_type
-            and weekly_expected.segment_value = day_of_month_factors.segment_value
-            and date_trunc('day', weekly_expected.window_start) = day_of_month_factors.day_start
+    left join day_of_month_factors as own
+        on weekly_expected.segment_type = own.segment_type
+            and weekly_expected.segment_value = own.segment_value
+            and date_trunc('day', weekly_expected.window_start) = own.day_start
+    left join day_of_month_factors as overall
+        on overall.segment_type = 'overall'
+            and date_trunc('day', weekly_expected.window_start) = overall.day_start
 ),
 
 scored as (
@@ -267,22 +282,21 @@ windows_scored as (
         *,
         coalesce(
             {{ anomaly_rule | replace('@k', 'failures_d') | replace('@n', 'attempts_d')
-                | replace('@expected', 'expected_rate') | replace('@score', 'score')
-                | replace('@grain', 'window_grain') }},
+                | replace('@expected', 'expected_rate') | replace('@score', 'score') }},
             false
         ) as is_anomalous,
         -- Hysteresis: once an incident is open, windows that stay significantly above normal
         -- (a lower bar) keep it open, so it resolves when the rate is back, not at its first dip.
-        coalesce(score >= {{ continue_score }}, false) as is_elevated
+        coalesce(score >= {{ continue_score }}, false) as is_elevated,
+        coalesce(failure_rate / nullif(expected_rate, 0), 0) as lift
     from final
 ),
 
 -- Attribution. An outage at one processor also lifts the overall rate, its card brands, its
--- countries... Each elevated window is re-tested without the attempts of every higher-scoring
--- elevated segment of another dimension in the same window; if it is no longer anomalous (no
--- longer elevated, for a window that was only elevated), that segment explains it and only the
--- explaining segment can become an incident. The overall and decline-class segments contain
--- every attempt, so they can be explained but never explain.
+-- countries... Each elevated window is re-tested without the attempts of every elevated segment
+-- of another dimension in the same window; the segment whose removal leaves it with no excess
+-- explains it, and only the explaining segment can become an incident. The overall and
+-- decline-class segments contain every attempt, so they can be explained but never explain.
 candidates as (
     select * from windows_scored
     where is_elevated
@@ -299,18 +313,21 @@ pairs as (
         t.attempts_d,
         t.failures_d,
         t.is_anomalous,
+        r.is_anomalous as root_is_anomalous,
         r.segment_type as root_type,
         r.segment_value as root_value,
-        r.score as root_score,
         r.attempts_d as root_attempts_d,
-        r.failures_d as root_failures_d
+        r.failures_d as root_failures_d,
+        -- The more concentrated segment ranks first: a higher lift, then a higher score.
+        (r.lift, r.score, r.segment_type, r.segment_value)
+        > (t.lift, t.score, t.segment_type, t.segment_value) as root_outranks,
+        (r.lift, r.score, r.segment_type, r.segment_value) as root_rank
     from candidates as t
     inner join candidates as r
         on t.window_grain = r.window_grain
             and t.window_start = r.window_start
             and r.segment_type not in ('overall', 'decline_class')
             and t.segment_type <> r.segment_type
-            and (r.score, r.segment_type, r.segment_value) > (t.score, t.segment_type, t.segment_value)
 ),
 
 pair_windows as (
@@ -388,7 +405,6 @@ residuals as (
         pairs.expected_rate_upper,
         pairs.root_type,
         pairs.root_value,
-        pairs.root_score,
         pairs.attempts_d - case pairs.segment_type
             when 'overall' then pairs.root_attempts_d
             when 'decline_class' then pairs.root_attempts_d
@@ -432,14 +448,16 @@ residuals_scored as (
     from residuals
 ),
 
-explained as (
+-- For each pair: does t keep an excess without r's attempts (still elevated — the lower bar,
+-- since removing attempts removes power), and what share of t's excess failures lies in r.
+pair_tests as (
     select
-        pairs.window_grain,
-        pairs.window_start,
-        pairs.segment_type,
-        pairs.segment_value,
-        pairs.root_type,
-        pairs.root_value
+        pairs.*,
+        coalesce(residuals.score >= {{ continue_score }}, false) as is_abnormal_without_root,
+        (
+            (pairs.failures_d - coalesce(residuals.failures_d, 0))
+            - pairs.expected_rate * (pairs.attempts_d - coalesce(residuals.attempts_d, 0))
+        ) / nullif(pairs.failures_d - pairs.expected_rate * pairs.attempts_d, 0) as excess_share_in_root
     from pairs
     left join residuals_scored as residuals
         on pairs.window_grain = residuals.window_grain
@@ -448,23 +466,70 @@ explained as (
             and pairs.segment_value = residuals.segment_value
             and pairs.root_type = residuals.root_type
             and pairs.root_value = residuals.root_value
-    -- No attempt left once the root's are removed also counts as explained.
-    where not coalesce(
-            case
-                when pairs.is_anomalous
-                    then {{ anomaly_rule | replace('@k', 'residuals.failures_d')
-                        | replace('@n', 'residuals.attempts_d')
-                        | replace('@expected', 'residuals.expected_rate')
-                        | replace('@score', 'residuals.score')
-                        | replace('@grain', 'residuals.window_grain') }}
-                else residuals.score >= {{ continue_score }}
-            end,
-            false
+),
+
+-- r explains t when t keeps no excess without r's attempts (no attempt left counts too) and r
+-- is the wider story: less of r's excess lies in t than of t's in r (a processor outage holds
+-- the card brand's excess, and more), by a margin of {{ attribution_margin }}; when the shares are
+-- that close, the more concentrated segment (higher lift, then score) is the root — an issuer
+-- country explains the card payment method it lifts. The overall and decline-class segments
+-- never explain, so any segment may explain them.
+explained as (
+    select
+        tested.window_grain,
+        tested.window_start,
+        tested.segment_type,
+        tested.segment_value,
+        tested.root_type,
+        tested.root_value
+    from pair_tests as tested
+    left join pair_tests as reverse
+        on tested.window_grain = reverse.window_grain
+            and tested.window_start = reverse.window_start
+            and tested.segment_type = reverse.root_type
+            and tested.segment_value = reverse.root_value
+            and tested.root_type = reverse.segment_type
+            and tested.root_value = reverse.segment_value
+    where not tested.is_abnormal_without_root
+        -- an anomalous window is only explained by an anomalous one: an anomaly never vanishes
+        and (tested.root_is_anomalous or not tested.is_anomalous)
+        and (
+            tested.segment_type in ('overall', 'decline_class')
+            or coalesce(reverse.excess_share_in_root, 0) + {{ attribution_margin }}
+            < coalesce(tested.excess_share_in_root, 1)
+            or (
+                abs(coalesce(reverse.excess_share_in_root, 0) - coalesce(tested.excess_share_in_root, 1))
+                <= {{ attribution_margin }}
+                and tested.root_outranks
+            )
         )
     qualify row_number() over (
-            partition by pairs.window_grain, pairs.window_start, pairs.segment_type, pairs.segment_value
-            order by pairs.root_score desc, pairs.root_type asc, pairs.root_value asc
+            partition by tested.window_grain, tested.window_start, tested.segment_type, tested.segment_value
+            order by tested.root_rank desc
         ) = 1
+),
+
+-- When the explaining segment is itself explained by a third, follow the chain (two more hops)
+-- so that every collateral window points at a root.
+explained_by_root as (
+    select
+        first_hop.window_grain,
+        first_hop.window_start,
+        first_hop.segment_type,
+        first_hop.segment_value,
+        coalesce(third_hop.root_type, second_hop.root_type, first_hop.root_type) as root_type,
+        coalesce(third_hop.root_value, second_hop.root_value, first_hop.root_value) as root_value
+    from explained as first_hop
+    left join explained as second_hop
+        on first_hop.window_grain = second_hop.window_grain
+            and first_hop.window_start = second_hop.window_start
+            and first_hop.root_type = second_hop.segment_type
+            and first_hop.root_value = second_hop.segment_value
+    left join explained as third_hop
+        on second_hop.window_grain = third_hop.window_grain
+            and second_hop.window_start = third_hop.window_start
+            and second_hop.root_type = third_hop.segment_type
+            and second_hop.root_value = third_hop.segment_value
 ),
 
 attributed as (
@@ -474,7 +539,7 @@ attributed as (
         explained.root_value,
         windows_scored.is_elevated and explained.root_type is null as is_root_elevated
     from windows_scored
-    left join explained
+    left join explained_by_root as explained
         on windows_scored.window_grain = explained.window_grain
             and windows_scored.window_start = explained.window_start
             and windows_scored.segment_type = explained.segment_type
@@ -547,7 +612,7 @@ triggered as (
             and {{ anomaly_rule | replace('@k', 'stretch_failures')
                 | replace('@n', 'stretch_attempts')
                 | replace('@expected', 'stretch_expected_failures / stretch_attempts')
-                | replace('@score', 'stretch_score') | replace('@grain', 'window_grain') }},
+                | replace('@score', 'stretch_score') }},
             false
         ) as is_stretch_anomalous
     from stretch_scored

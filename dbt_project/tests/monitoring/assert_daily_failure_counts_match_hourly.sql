@@ -1,4 +1,5 @@
 -- A day's attempts and failures are those of its hours: the two grains must tell one story.
+{{ config(severity='warn') }}
 with hours as (
     select
         segment_type,

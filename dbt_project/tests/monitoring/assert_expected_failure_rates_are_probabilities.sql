@@ -1,4 +1,5 @@
 -- Expected rates and their upper bounds are probabilities, and the bound is above the estimate.
+{{ config(severity='warn') }}
 select
     segment_type,
     segment_value,

@@ -1,5 +1,6 @@
 -- Two incidents of one detector and segment never overlap: overlapping windows would have been
 -- grouped into one, and an alert would fire twice for the same problem.
+{{ config(severity='warn') }}
 select
     a.incident_id,
     b.incident_id as overlapping_incident_id

@@ -1,4 +1,5 @@
 -- Every root window lies inside the span of its incident, so "since when" in an alert is true.
+{{ config(severity='warn') }}
 select anomalies.anomaly_id
 from {{ ref('anomalies') }} as anomalies
 inner join {{ ref('incidents') }} as incidents

@@ -28,6 +28,9 @@ class Settings:
     sources_dir: Path  # raw exports for the connectors (Stripe dumps, ELT tables, mapped CSV)
     data_docs_dir: Path  # Great Expectations Data Docs, linked from the dashboard
     dashboard_url: str  # base URL put in alert messages
+    # DuckDB's default is 80 % of RAM per process; a cap makes big joins and sorts spill to
+    # disk instead, so a build's several processes stay within a laptop's memory.
+    duckdb_memory_limit: str = "4GB"
     # Alert channels; unset ones are off. Secrets never appear in a repr or a log line.
     alert_webhook_url: str | None = field(default=None, repr=False)
     alert_smtp_host: str | None = None
@@ -76,6 +79,7 @@ class Settings:
             ARREARS_PUBLISHED=str(self.published_path),
             ARREARS_LANDING=str(self.landing_dir),
             ARREARS_REPORTING_CURRENCY=self.reporting_currency,
+            ARREARS_DUCKDB_MEMORY_LIMIT=self.duckdb_memory_limit,
             DAGSTER_HOME=str(self.dagster_home),
             DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         )
@@ -102,6 +106,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sources_dir=sources,
         data_docs_dir=path("ARREARS_DATA_DOCS", home / "data_docs"),
         dashboard_url=(env.get("ARREARS_DASHBOARD_URL") or "http://localhost:8501").rstrip("/"),
+        duckdb_memory_limit=env.get("ARREARS_DUCKDB_MEMORY_LIMIT") or "4GB",
         alert_webhook_url=env.get("ARREARS_ALERT_WEBHOOK_URL") or None,
         alert_smtp_host=env.get("ARREARS_SMTP_HOST") or None,
         alert_smtp_port=int(env.get("ARREARS_SMTP_PORT") or 25),

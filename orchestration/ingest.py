@@ -309,20 +309,42 @@ def _rows_to_batches(records, entity: Entity) -> Iterator[pa.Table]:
         yield flush()
 
 
+def _parquet_column(source: str, source_type: str, column: Column) -> str:
+    """Stage a column typed when the file already holds the contract's type (nothing to parse,
+    which is most of the cost at scale); anything else as text, parsed and explained like CSV."""
+    quoted = f'"{source}"'
+    if column.type != "VARCHAR":
+        if source_type == column.type:
+            return f"{quoted} as {column.name}"
+        if column.type == "TIMESTAMP" and source_type == "TIMESTAMP WITH TIME ZONE":
+            return f"({quoted} at time zone 'UTC') as {column.name}"
+        if column.type == "TIMESTAMP" and source_type in (
+            "TIMESTAMP_NS",
+            "TIMESTAMP_MS",
+            "TIMESTAMP_S",
+        ):
+            return f"{quoted}::timestamp as {column.name}"
+    return f"cast({quoted} as varchar) as {column.name}"
+
+
 def _stage_parquet(con, path: Path, source_file: str, entity: Entity, result) -> None:
     try:
-        described = con.execute("select name from parquet_schema(?)", [str(path)]).fetchall()
+        described = con.execute(
+            "select column_name, column_type from (describe select * from read_parquet(?))",
+            [str(path)],
+        ).fetchall()
     except duckdb.Error as exc:
         raise UnreadableFile(f"not a readable Parquet file: {_first_line(exc)}") from exc
-    columns = [name for (name,) in described[1:]]  # first entry is the schema root
+    columns = [name for name, _ in described]
+    source_types = dict(described)
     positions, extras = _map_header(entity, columns)
     missing = _check_required_columns(entity, set(positions))
     _note_columns(result, extras, missing)
     select = ", ".join(
-        f'cast("{columns[positions[c]]}" as varchar) as {c}'
-        if c in positions
-        else f"null::varchar as {c}"
-        for c in entity.column_names
+        _parquet_column(columns[positions[c.name]], source_types[columns[positions[c.name]]], c)
+        if c.name in positions
+        else f"null::varchar as {c.name}"
+        for c in entity.columns
     )
     try:
         con.execute(
@@ -371,12 +393,14 @@ def stage_file(con, path: Path, source_file: str, entity: Entity, result) -> Non
 # --------------------------------------------------------------------------------------------
 
 
-def _text(col: str) -> str:
-    return f"nullif(trim({col}), '')"
+def _text(column: Column, staged_typed: bool) -> str:
+    return column.name if staged_typed else f"nullif(trim({column.name}), '')"
 
 
-def _typed(column: Column) -> str:
-    text = _text(column.name)
+def _typed(column: Column, staged_typed: bool) -> str:
+    text = _text(column, staged_typed)
+    if staged_typed:
+        return text
     if column.name == "currency":
         return f"upper({text})"
     if column.allowed:
@@ -392,14 +416,14 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _row_reasons(column: Column) -> list[str]:
+def _row_reasons(column: Column, staged_typed: bool) -> list[str]:
     """SQL expressions yielding a reason text (or null) for one column of a staged row."""
-    name, text, typed = column.name, _text(column.name), f"t_{column.name}"
+    name, text, typed = column.name, _text(column, staged_typed), f"t_{column.name}"
     excerpt = f"left({name}, {EXCERPT})"
     reasons = []
     if column.required:
         reasons.append(f"case when {text} is null then 'missing {name}' end")
-    if column.type != "VARCHAR":
+    if column.type != "VARCHAR" and not staged_typed:
         reasons.append(
             f"case when {text} is not null and {typed} is null then "
             f"'unparseable {name} (expected {column.type.lower()}): ''' || {excerpt} || '''' end"
@@ -421,52 +445,82 @@ def _row_reasons(column: Column) -> list[str]:
     return reasons
 
 
-def _reference_reasons(entity: Entity) -> list[str]:
-    reasons = []
-    for column in entity.columns:
-        if not column.references:
-            continue
-        parent, parent_key = column.references.split(".")
-        reasons.append(
-            f"case when t_{column.name} is not null and t_{column.name} not in "
-            f"(select {parent_key} from raw.{parent}) then "
-            f"'unknown {column.name} ''' || left(t_{column.name}, {EXCERPT}) || "
-            f"''' (no such {parent[:-1].replace('_', ' ')})' end"
-        )
-    return reasons
+def _references(entity: Entity) -> list[tuple[Column, str, str]]:
+    return [
+        (column, *column.references.split(".")) for column in entity.columns if column.references
+    ]
 
 
 def _check_staged(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    """Build temp table `_checked`: typed values, row problems, reference problems, raw record."""
-    typed = ", ".join(f"{_typed(c)} as t_{c.name}" for c in entity.columns)
-    row_reasons = [r for c in entity.columns for r in _row_reasons(c)]
-    ref_reasons = _reference_reasons(entity) or ["null::varchar"]
-    key, ts = f"t_{entity.key}", "t_updated_at"
-    con.execute(
-        f"""
-        create or replace temp table _typed as
-        select *, {typed}
-        from {STAGE}"""
+    """Build temp table `_checked`: typed values, row problems, reference problems, duplicates.
+
+    Written for scale, where one file holds millions of rows: a single pass over the staged
+    rows; each parent table is probed only for the keys this file mentions (a full parent
+    grows with every file); duplicates are numbered only where a version occurs twice.
+    """
+    staged_types = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = ? and table_catalog = 'temp'",
+            [STAGE],
+        ).fetchall()
+    )
+    staged_typed = {c.name: staged_types[c.name] != "VARCHAR" for c in entity.columns}
+    typed = ", ".join(f"{_typed(c, staged_typed[c.name])} as t_{c.name}" for c in entity.columns)
+    row_reasons = [r for c in entity.columns for r in _row_reasons(c, staged_typed[c.name])]
+    references = _references(entity)
+    known = [
+        f"""known_{column.name} as (
+            select distinct {parent_key} as known_key from raw.{parent}
+            where {parent_key} in (select t_{column.name} from typed))"""
+        for column, parent, parent_key in references
+    ]
+    joins = "".join(
+        f" left join known_{column.name} on t_{column.name} = known_{column.name}.known_key"
+        for column, _, _ in references
+    )
+    ref_reasons = [
+        f"case when t_{column.name} is not null and known_{column.name}.known_key is null then "
+        f"'unknown {column.name} ''' || left(t_{column.name}, {EXCERPT}) || "
+        f"''' (no such {parent[:-1].replace('_', ' ')})' end"
+        for column, parent, _ in references
+    ] or ["null::varchar"]
+    stage_columns = ", ".join(
+        f"typed.{c}"
+        for c in ("_source_file", "_source_row", "_problem", "_raw", *entity.column_names)
     )
     con.execute(
         f"""
         create or replace temp table _checked as
-        with reasons as (
-            select *,
-                -- A structurally broken row (wrong field count, bad JSON) has one reason only.
-                case when _problem is not null then [_problem] else
-                    list_filter([{", ".join(row_reasons)}], lambda x: x is not null)
-                end as row_reasons,
-                list_filter([{", ".join(ref_reasons)}], lambda x: x is not null) as ref_reasons
-            from _typed
-        )
-        select *,
-            -- The same version twice in one file is ambiguous: keep the first, flag the rest.
-            case when len(row_reasons) = 0 and row_number() over (
-                    partition by {key}, {ts}, len(row_reasons) = 0 order by _source_row) > 1
-                then 'duplicate of an earlier row with the same {entity.key} and updated_at'
-            end as duplicate_reason
-        from reasons"""
+        with typed as (select *, {typed} from {STAGE}){"".join(", " + k for k in known)}
+        select {stage_columns}, {", ".join(f"t_{c}" for c in entity.column_names)},
+            -- A structurally broken row (wrong field count, bad JSON) has one reason only.
+            case when _problem is not null then [_problem] else
+                list_filter([{", ".join(row_reasons)}], lambda x: x is not null)
+            end as row_reasons,
+            list_filter([{", ".join(ref_reasons)}], lambda x: x is not null) as ref_reasons,
+            null::varchar as duplicate_reason
+        from typed{joins}"""
+    )
+    # The same version twice in one file is ambiguous: keep the first, flag the rest.
+    key, ts = f"t_{entity.key}", "t_updated_at"
+    con.execute(
+        f"""
+        update _checked set duplicate_reason =
+            'duplicate of an earlier row with the same {entity.key} and updated_at'
+        from (
+            select _source_file, _source_row
+            from _checked
+            semi join (
+                select {key}, {ts} from _checked where len(row_reasons) = 0
+                group by all having count(*) > 1
+            ) as repeated using ({key}, {ts})
+            where len(row_reasons) = 0
+            qualify row_number() over (
+                partition by {key}, {ts} order by _source_file, _source_row) > 1
+        ) as later
+        where _checked._source_file = later._source_file
+            and _checked._source_row = later._source_row"""
     )
 
 
@@ -478,7 +532,7 @@ def _insert_good_rows(
     typed_cols = ", ".join(f"t_{c}" for c in entity.column_names)
     key = entity.key
     con.execute(
-        """create or replace temp table _good as
+        """create or replace temp view _good as
         select * from _checked
         where len(row_reasons) = 0 and len(ref_reasons) = 0 and duplicate_reason is null"""
     )
@@ -519,10 +573,13 @@ def _insert_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, loaded_at
 # --------------------------------------------------------------------------------------------
 
 
-def connect(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-write connection to the pipeline's warehouse, reading naive timestamps as UTC."""
+def connect(warehouse_path: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to the pipeline's warehouse, reading naive timestamps as UTC;
+    `memory_limit` (Settings.duckdb_memory_limit) caps it, spilling to disk beyond."""
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse_path))
+    con = duckdb.connect(
+        str(warehouse_path), config={"memory_limit": memory_limit} if memory_limit else {}
+    )
     con.execute("set TimeZone = 'UTC'")
     return con
 

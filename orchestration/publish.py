@@ -63,7 +63,9 @@ def open_published(published_path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(published_path.resolve(strict=True)), read_only=True)
 
 
-def publish(warehouse_path: Path, published_path: Path) -> dict[str, int]:
+def publish(
+    warehouse_path: Path, published_path: Path, memory_limit: str | None = None
+) -> dict[str, int]:
     """Copy the analyst-facing part of the warehouse to `published_path`. Returns row counts."""
     folder = published_path.parent
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,7 +74,7 @@ def publish(warehouse_path: Path, published_path: Path) -> dict[str, int]:
     version = f"{published_path.stem}-{time.time_ns()}{published_path.suffix}"
     tmp = folder / f".{version}.tmp"
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(tmp))
+    con = duckdb.connect(str(tmp), config={"memory_limit": memory_limit} if memory_limit else {})
     try:
         con.execute(f"attach '{warehouse_path}' as wh (read_only)")
         for schema in PUBLISHED_SCHEMAS:

@@ -37,7 +37,7 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
     def _load(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = load_settings()
         settings.ensure_dirs()
-        with ingest.connect(settings.warehouse_path) as con:
+        with ingest.connect(settings.warehouse_path, settings.duckdb_memory_limit) as con:
             report = ingest.load_entity(
                 con, entity.name, settings.landing_dir, settings.rejected_dir
             )

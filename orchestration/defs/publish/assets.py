@@ -27,7 +27,7 @@ UPSTREAM = sorted(
 )
 def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = load_settings()
-    counts = publish(settings.warehouse_path, settings.published_path)
+    counts = publish(settings.warehouse_path, settings.published_path, settings.duckdb_memory_limit)
     context.log.info(f"Published {len(counts)} tables to {settings.published_path}")
     return dg.MaterializeResult(
         metadata={

@@ -55,7 +55,7 @@ def evaluate(context: dg.AssetCheckExecutionContext, checks: list[Check]):
         if dg.AssetCheckKey(asset_key(c), c.name) in context.selected_asset_check_keys
     ]
     settings = load_settings()
-    with ingest.connect(settings.warehouse_path) as con:
+    with ingest.connect(settings.warehouse_path, settings.duckdb_memory_limit) as con:
         results = check_and_record(
             con,
             selected,

@@ -1,5 +1,5 @@
-"""Every dbt model and seed as a Dagster asset downstream of its raw ingestion asset; dbt tests
-run in the same `dbt build` and show as asset checks."""
+"""Every dbt model and seed as a Dagster asset downstream of its raw ingestion asset; dbt data
+tests run in the same `dbt build` and show as asset checks."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -34,7 +34,13 @@ class ArrearsDbtTranslator(DagsterDbtTranslator):
 )
 def arrears_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     # The project's own target/ keeps dbt's partial parse between runs (writers run one at a time).
-    yield from dbt.cli(["build"], context=context, target_path=arrears_dbt.target_path).stream()
+    # Unit tests check the models' logic, not the data: they run in `make test`
+    # (tests/dbt/test_unit_tests.py), not in every production build.
+    yield from dbt.cli(
+        ["build", "--exclude-resource-type", "unit_test"],
+        context=context,
+        target_path=arrears_dbt.target_path,
+    ).stream()
 
 
 defs = dg.Definitions(

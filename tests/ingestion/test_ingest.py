@@ -372,3 +372,80 @@ def test_a_quarantined_row_fixed_and_dropped_again_loads_and_is_marked_replayed(
         ).fetchone()[0]
         == "2026-01-05"
     )
+
+
+def test_typed_parquet_loads_and_quarantines_exactly_like_the_same_rows_as_text(env, tmp_path):
+    """Parquet columns already of the contract's type skip the text round trip (the fast path
+    at scale); a file must still load the same values and quarantine the same rows, for the same
+    reasons, as the same rows written as CSV."""
+    con, landing, _, load = env
+    base_parents(landing)
+    load("customers"), load("subscriptions")
+    rows = [
+        # good; an offset timestamp (converted to UTC); the same version twice; negative;
+        # missing required; out of range; unknown reference; unknown status.
+        "i1,s1,c1,EUR,49.00,0,2026-02-01,2026-02-10,,open,,subscription_cycle,2026-02-01",
+        "i2,s1,c1,eur,49.50,49.50,2026-03-01 10:00:00+02,2026-03-10,2026-03-02,PAID,,subscription_cycle,2026-03-02",
+        "i2,s1,c1,EUR,49.50,49.50,2026-03-01 08:00:00,2026-03-10,2026-03-02,paid,,subscription_cycle,2026-03-02",
+        "i3,s1,c1,EUR,-10.00,0,2026-02-01,2026-02-10,,open,,subscription_cycle,2026-02-01",
+        "i4,s1,c1,EUR,10.00,0,2026-02-01,2026-02-10,,open,,subscription_cycle,",
+        "i5,s1,c1,EUR,10.00,0,2026-02-01,2199-02-10,,open,,subscription_cycle,2026-02-01",
+        "i6,s1,c9,EUR,10.00,0,2026-02-01,2026-02-10,,open,,subscription_cycle,2026-02-01",
+        "i7,s1,c1,EUR,10.00,0,2026-02-01,2026-02-10,,pending,,subscription_cycle,2026-02-01",
+    ]  # fmt: skip
+    csv_path = tmp_path / "rows.csv"
+    csv_path.write_text(INVOICE_HEADER + "\n" + "\n".join(rows) + "\n")
+    parquet_path = tmp_path / "rows.parquet"
+    # Typed as a billing system's export would be: decimals, TIMESTAMPTZ, TIMESTAMP_NS.
+    duckdb.sql(
+        f"""copy (
+            select * replace (
+                amount_due::decimal(18,2) as amount_due, amount_paid::decimal(18,2) as amount_paid,
+                issued_at::timestamptz as issued_at, due_at::timestamp_ns as due_at,
+                paid_at::timestamp as paid_at, written_off_at::timestamp as written_off_at,
+                updated_at::timestamp as updated_at)
+            from read_csv('{csv_path}', all_varchar = true)
+        ) to '{parquet_path}' (format parquet)"""
+    )
+    described = dict(
+        duckdb.sql(f"select column_name, column_type from (describe '{parquet_path}')").fetchall()
+    )
+    assert (described["amount_due"], described["issued_at"], described["due_at"]) == (
+        "DECIMAL(18,2)", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS",
+    )  # fmt: skip
+
+    def load_as(name: str, data: bytes) -> tuple[list, list]:
+        con.execute(
+            "delete from raw.invoices; delete from raw._quarantine where entity = 'invoices'"
+        )
+        write(landing, "invoices", name, data)
+        (file,) = load("invoices").files
+        (landing / "invoices" / name).unlink()
+        loaded = con.execute(
+            "select * exclude (_source_file, _loaded_at) from raw.invoices order by all"
+        ).fetchall()
+        quarantined = con.execute(
+            "select source_row, reason, reason_code from raw._quarantine "
+            "where entity = 'invoices' order by source_row"
+        ).fetchall()
+        assert (file.rows_read, file.rows_loaded, file.rows_quarantined) == (8, 2, 6)
+        return loaded, quarantined
+
+    csv_loaded, csv_quarantined = load_as("rows.csv", csv_path.read_bytes())
+    parquet_loaded, parquet_quarantined = load_as("rows.parquet", parquet_path.read_bytes())
+
+    assert parquet_loaded == csv_loaded
+    assert [r[0] for r in csv_loaded] == ["i1", "i2"]
+    # 10:00 at +02 is 08:00 UTC; the status and currency are normalised.
+    i2 = csv_loaded[1]
+    assert (i2[3], str(i2[6]), i2[9]) == ("EUR", "2026-03-01 08:00:00", "paid")
+    assert [(row, code) for row, _, code in csv_quarantined] == [
+        (3, "invalid"), (4, "invalid"), (5, "invalid"), (6, "invalid"), (7, "unknown_reference"),
+        (8, "invalid"),
+    ]  # fmt: skip
+    assert [r[1].split(":")[0].split(" '")[0] for r in parquet_quarantined] == [
+        "duplicate of an earlier row with the same invoice_id and updated_at",
+        "negative amount_due", "missing updated_at", "due_at out of range [2000, 2100)",
+        "unknown customer_id", "unknown status",
+    ]  # fmt: skip
+    assert parquet_quarantined == csv_quarantined

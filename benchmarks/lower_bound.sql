@@ -8,7 +8,7 @@
 -- Before running, set:  set variable landing = '<landing folder>';
 --                       set variable seeds = '<repo>/dbt_project/seeds';
 --                       set variable reporting_currency = 'EUR';
--- Latest version per key as in the macro latest_version: newest updated_at wins (the generator
+-- Latest version per key as in the macro latest_versions: newest updated_at wins (the generator
 -- never gives two versions of a record the same updated_at, so load order never decides).
 
 -- ---------------------------------------------------------------- latest versions (staging)

@@ -66,10 +66,12 @@ SHARED_COLUMNS = ("customer_id", "currency")
 
 
 def current(entity: Entity) -> str:
-    """The latest version of each record — the same rule as the dbt macro `latest_version`."""
+    """The latest version of each record — the same rule (and the same rowid technique) as the
+    dbt macro `latest_versions`."""
     return (
-        f"(select * from raw.{entity.name} qualify row_number() over (partition by {entity.key} "
-        "order by updated_at desc, _loaded_at desc, _source_row desc) = 1)"
+        f"(select * from raw.{entity.name} where rowid in (select rowid from raw.{entity.name} "
+        f"qualify row_number() over (partition by {entity.key} "
+        "order by updated_at desc, _loaded_at desc, _source_row desc) = 1))"
     )
 
 

@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'customers') }}
-    {{ latest_version('customer_id') }}
+    {{ latest_versions(source('raw', 'customers'), 'customer_id') }}
 )
 
 select

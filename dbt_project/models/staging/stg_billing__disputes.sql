@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'disputes') }}
-    {{ latest_version('dispute_id') }}
+    {{ latest_versions(source('raw', 'disputes'), 'dispute_id') }}
 )
 
 select

@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'dunning_messages') }}
-    {{ latest_version('message_id') }}
+    {{ latest_versions(source('raw', 'dunning_messages'), 'message_id') }}
 )
 
 select

@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'escalations') }}
-    {{ latest_version('escalation_id') }}
+    {{ latest_versions(source('raw', 'escalations'), 'escalation_id') }}
 )
 
 select

@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'invoices') }}
-    {{ latest_version('invoice_id') }}
+    {{ latest_versions(source('raw', 'invoices'), 'invoice_id') }}
 )
 
 select

@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'payment_attempts') }}
-    {{ latest_version('attempt_id') }}
+    {{ latest_versions(source('raw', 'payment_attempts'), 'attempt_id') }}
 )
 
 select

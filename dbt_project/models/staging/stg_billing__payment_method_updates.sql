@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'payment_method_updates') }}
-    {{ latest_version('update_id') }}
+    {{ latest_versions(source('raw', 'payment_method_updates'), 'update_id') }}
 )
 
 select

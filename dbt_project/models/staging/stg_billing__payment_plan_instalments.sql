@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'payment_plan_instalments') }}
-    {{ latest_version('instalment_id') }}
+    {{ latest_versions(source('raw', 'payment_plan_instalments'), 'instalment_id') }}
 )
 
 select

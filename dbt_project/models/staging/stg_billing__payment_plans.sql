@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'payment_plans') }}
-    {{ latest_version('payment_plan_id') }}
+    {{ latest_versions(source('raw', 'payment_plans'), 'payment_plan_id') }}
 )
 
 select

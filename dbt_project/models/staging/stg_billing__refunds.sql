@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'refunds') }}
-    {{ latest_version('refund_id') }}
+    {{ latest_versions(source('raw', 'refunds'), 'refund_id') }}
 )
 
 select

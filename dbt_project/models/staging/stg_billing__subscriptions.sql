@@ -1,6 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'subscriptions') }}
-    {{ latest_version('subscription_id') }}
+    {{ latest_versions(source('raw', 'subscriptions'), 'subscription_id') }}
 )
 
 select

@@ -1,0 +1,14 @@
+{#- The current version of each record of a raw table, which keeps every version (contract.py). -#}
+{#- Newest updated_at wins; ties go to the later load, then the later row of the file. -#}
+{#- Only the key, the ordering columns and rowid are ranked; the winning rows are then fetched by
+    rowid. Ranking whole rows sorts (and at scale spills) every wide row: twice as slow. -#}
+{% macro latest_versions(relation, key) -%}
+    select * from {{ relation }}
+    where rowid in (
+        select rowid from {{ relation }}
+        qualify row_number() over (
+            partition by {{ key }}
+            order by updated_at desc, _loaded_at desc, _source_row desc
+        ) = 1
+    )
+{%- endmacro %}

@@ -84,6 +84,26 @@ def load_truth(path: Path) -> list[Truth]:
     ]
 
 
+def load_first_hours(published_path: Path, truths: list[Truth]) -> dict[Truth, tuple]:
+    """The failure-rate hour in which each processor outage began, as the detector saw it:
+    (attempts, failures, expected rate, score, anomalous) — why a late detection was late."""
+    from orchestration.publish import open_published
+
+    first_hours = {}
+    with open_published(published_path) as con:
+        for truth in truths:
+            if truth.type != "processor_outage":
+                continue
+            rows = con.execute(
+                "select attempts, failures, expected_rate, score, is_anomalous "
+                "from marts.failure_rates_hourly where segment_type = 'processor' "
+                "and segment_value = ? and window_start = date_trunc('hour', ?::timestamp)",
+                [truth.value, truth.start],
+            ).fetchall()
+            first_hours[truth] = rows[0] if rows else (0, 0, None, 0.0, False)
+    return first_hours
+
+
 def load_alerts(published_path: Path) -> list[Alert]:
     from orchestration.publish import open_published
 
@@ -170,14 +190,16 @@ def run_pipeline(home: Path, customers: int, months: int, seed: int, incidents: 
     built = time.monotonic()
     if not ok:
         raise SystemExit(f"pipeline build failed for seed {seed} (see the log above)")
+    truth = load_truth(truth_path) if incidents else []
     return {
         "seed": seed,
         "incidents": incidents,
         "attempts": summary.rows.get("payment_attempts", 0),
         "generate_s": round(generated - started, 1),
         "build_s": round(built - generated, 1),
-        "truth": load_truth(truth_path) if incidents else [],
+        "truth": truth,
         "alerts": load_alerts(settings.published_path),
+        "first_hours": load_first_hours(settings.published_path, truth),
     }
 
 
@@ -188,6 +210,22 @@ def _first_alerts(truths: list[Truth], alerts: list[Alert]) -> set[str]:
         if found:
             firsts.add(min(found, key=lambda a: a.first_detected_at).alert_id)
     return firsts
+
+
+def _delay(truth: Truth, alerts: list[Alert]) -> timedelta | None:
+    found = [a.first_detected_at for a in alerts if matches(a, truth)]
+    return min(found) - truth.start if found else None
+
+
+def _first_hour(first_hour: tuple | None) -> str:
+    if first_hour is None:
+        return "not measured"
+    attempts, failures, expected, score, anomalous = first_hour
+    expected_text = "no baseline" if expected is None else f"{100 * expected:.1f}% expected"
+    return (
+        f"{failures} of {attempts} attempts failed vs {expected_text}, score {score:.1f}"
+        f"{'' if anomalous else ' (not anomalous)'}"
+    )
 
 
 def _fmt_delay(delays: list[timedelta]) -> str:
@@ -259,6 +297,22 @@ def report(args: argparse.Namespace, runs: list[dict], clean: list[dict]) -> str
         )
     lines.append("")
     lines += [f"- {name}: {'met' if ok else 'NOT met'}" for name, ok in checks]
+    late = [
+        f"- seed {r['seed']}: {t.type} {t.value} {t.start:%Y-%m-%d %H:%M} detected after "
+        f"{_fmt_delay([delay])}; its first hour: {_first_hour(r['first_hours'].get(t))}"
+        for r in runs
+        for t in r["truth"]
+        if t.type in FIRST_HOUR_TYPES
+        and (delay := _delay(t, r["alerts"])) is not None
+        and delay > timedelta(hours=1)
+    ]
+    if late:
+        lines += [
+            "",
+            "Detected after their first hour (that hour did not meet the anomaly rule of "
+            "`failure_rates.yml`: at least 20 attempts and p ≤ 1e-6, among others):",
+            *late,
+        ]
     misses = [
         f"- seed {r['seed']}: missed {t.type} {t.value} {t.start:%Y-%m-%d %H:%M}"
         for r in runs

@@ -33,7 +33,8 @@ failure_rate as (
         explained_by,
         explained_by_grain,
         explained_by_segment_type,
-        explained_by_segment_value
+        explained_by_segment_value,
+        explained_by_window_start
     from {{ ref('int_failure_rate_windows') }}
     where is_elevated
 ),
@@ -61,7 +62,8 @@ card_testing as (
         null as explained_by,
         null as explained_by_grain,
         null as explained_by_segment_type,
-        null as explained_by_segment_value
+        null as explained_by_segment_value,
+        null as explained_by_window_start
     from {{ ref('card_testing_bursts') }}
     where is_card_testing
 ),
@@ -89,7 +91,8 @@ dispute_spike as (
         null as explained_by,
         null as explained_by_grain,
         null as explained_by_segment_type,
-        null as explained_by_segment_value
+        null as explained_by_segment_value,
+        null as explained_by_window_start
     from {{ ref('disputes_daily') }}
     where is_elevated
 ),
@@ -118,7 +121,8 @@ network_ratio as (
         null as explained_by,
         null as explained_by_grain,
         null as explained_by_segment_type,
-        null as explained_by_segment_value
+        null as explained_by_segment_value,
+        null as explained_by_window_start
     from {{ ref('dispute_network_ratios') }}
     where is_reached
     qualify row_number() over (partition by program, month_start order by level_rank desc) = 1
@@ -254,26 +258,32 @@ hours_with_incident as (
     from explained_hours
 ),
 
--- A day covered by anomalous hours of its segment takes the incident of the first such hour.
+-- A day told by anomalous hours of its segment takes the incident of the first such hour that
+-- day, or of the last one the day before (retries the day after).
 days_covered_by_hours as (
     select
         explained.*,
-        first_hour.incident_id
+        case
+            when explained.explained_by_window_start = explained.window_start
+                then hours.first_incident_id
+            else hours.last_incident_id
+        end as incident_id
     from explained
     left join (
         select
             segment_type,
             segment_value,
             date_trunc('day', window_start) as day_start,
-            arg_min(incident_id, window_start) as incident_id
+            arg_min(incident_id, window_start) as first_incident_id,
+            arg_max(incident_id, window_start) as last_incident_id
         from hours_with_incident
         group by all
-    ) as first_hour
-        on explained.segment_type = first_hour.segment_type
-            and explained.segment_value = first_hour.segment_value
-            and explained.window_start = first_hour.day_start
+    ) as hours
+        on explained.segment_type = hours.segment_type
+            and explained.segment_value = hours.segment_value
+            and explained.explained_by_window_start = hours.day_start
     where explained.window_grain = 'day'
-        and explained.explained_by = 'anomalous hours of this segment'
+        and explained.explained_by_grain = 'hour'
 ),
 
 days_with_incident as (
@@ -304,7 +314,7 @@ explained_days as (
             and explained.explained_by_segment_value = days_with_incident.segment_value
             and explained.window_start = days_with_incident.window_start
     where explained.window_grain = 'day'
-        and explained.explained_by <> 'anomalous hours of this segment'
+        and explained.explained_by_grain = 'day'
 ),
 
 all_anomalies as (

@@ -35,7 +35,7 @@
     end
 {%- endset %}
 
-{#- The anomaly rule, applied to a window and to its residual after attribution. -#}
+{#- The anomaly rule, applied to a window and to a stretch of elevated windows. -#}
 {%- set anomaly_rule -%}
     (
         @expected is not null
@@ -619,14 +619,30 @@ triggered as (
 ),
 
 -- A day whose segment had anomalous hours (alone or as a stretch) is the same story told at a
--- coarser grain.
-days_told_by_hours as (
+-- coarser grain; so is the day after, when the payments that failed are retried (and fail
+-- more, or are a larger share of the day).
+hours_told as (
     select distinct
         segment_type,
         segment_value,
-        date_trunc('day', window_start) as window_start
+        date_trunc('day', window_start) as hours_day
     from triggered
     where window_grain = 'hour' and (is_anomalous or is_stretch_anomalous)
+),
+
+days_told_by_hours as (
+    select
+        triggered.segment_type,
+        triggered.segment_value,
+        triggered.window_start,
+        max(hours_told.hours_day) as hours_day
+    from triggered
+    inner join hours_told
+        on triggered.segment_type = hours_told.segment_type
+            and triggered.segment_value = hours_told.segment_value
+            and triggered.window_start in (hours_told.hours_day, hours_told.hours_day + interval 1 day)
+    where triggered.window_grain = 'day'
+    group by all
 )
 
 select
@@ -666,24 +682,33 @@ select
         when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
         when triggered.root_type is not null
             then triggered.root_type || ' = ' || triggered.root_value
-        when days_told_by_hours.window_start is not null then 'anomalous hours of this segment'
+        when days_told_by_hours.hours_day = triggered.window_start
+            then 'anomalous hours of this segment'
+        when days_told_by_hours.hours_day is not null
+            then 'retries after anomalous hours of this segment the day before'
     end as explained_by,
     -- The window that explains it, to link it to that window's incident.
     case
         when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
         when triggered.root_type is not null then triggered.window_grain
-        when days_told_by_hours.window_start is not null then 'hour'
+        when days_told_by_hours.hours_day is not null then 'hour'
     end as explained_by_grain,
     case
         when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
         when triggered.root_type is not null then triggered.root_type
-        when days_told_by_hours.window_start is not null then triggered.segment_type
+        when days_told_by_hours.hours_day is not null then triggered.segment_type
     end as explained_by_segment_type,
     case
         when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
         when triggered.root_type is not null then triggered.root_value
-        when days_told_by_hours.window_start is not null then triggered.segment_value
-    end as explained_by_segment_value
+        when days_told_by_hours.hours_day is not null then triggered.segment_value
+    end as explained_by_segment_value,
+    -- The window (or, for a day told by hours, the day of those hours) that explains it.
+    case
+        when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
+        when triggered.root_type is not null then triggered.window_start
+        else days_told_by_hours.hours_day
+    end as explained_by_window_start
 from triggered
 left join days_told_by_hours
     on triggered.window_grain = 'day'

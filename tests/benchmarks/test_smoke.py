@@ -190,3 +190,26 @@ def test_next_day_drop_replays_the_last_day(sample_settings, tmp_path):
     assert new_invoices == first_issued and kept == 0
     increment.remove_drop(landing)
     assert increment.drop_files(landing) == []
+
+
+def test_lower_bound_comparison_tolerates_last_bit_doubles_only(tmp_path):
+    """0.12345678950001 and 0.12345678949999 round to different 9th decimals yet are the same
+    sum in another order; 0.125 against 0.126 is a real difference and must still count."""
+    from benchmarks.lower_bound import compare
+
+    lb, pub = tmp_path / "lb.duckdb", tmp_path / "pub.duckdb"
+    with duckdb.connect(str(lb)) as con:
+        con.execute(
+            "create table fct_invoices as select * from (values "
+            "('i1', 0.12345678950001::double), ('i2', 0.125::double), ('i3', 1.0::double)) t(id, x)"
+        )
+    with duckdb.connect(str(pub)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_invoices as select * from (values "
+            "('i1', 0.12345678949999::double), ('i2', 0.126::double), ('i3', 1.0::double)) "
+            "t(id, x)"
+        )
+    result = compare(lb, pub)["fct_invoices"]
+    assert (result["only_in_lower_bound"], result["only_in_mart"]) == (1, 1)
+    assert result["equal_to_8_significant_digits"] == 1

@@ -5,12 +5,29 @@
 --   payments by whether they used it (disputes are counted on the payment they dispute).
 -- Delinquent invoice rate = invoices that went past due / invoices already due.
 with invoices as (
-    select * from {{ ref('fct_invoices') }}
+    -- Only what the rates need: each invoice is repeated once per dimension below.
+    select
+        invoice_id,
+        customer_id,
+        due_at,
+        as_of_date,
+        days_past_due,
+        is_past_due,
+        amount_remaining_reporting
+    from {{ ref('fct_invoices') }}
     where is_receivable
 ),
 
 attempts as (
-    select * from {{ ref('fct_payment_attempts') }}
+    select
+        attempt_id,
+        invoice_id,
+        customer_id,
+        attempt_number,
+        is_success,
+        used_3ds,
+        payment_method
+    from {{ ref('fct_payment_attempts') }}
 ),
 
 customers as (

@@ -179,7 +179,15 @@ def render(results: list[dict], smoke: bool = False) -> str:
             if info["uncommitted_files"]
             else ""
         )
-        + ". Method and caveats: [docs/performance.md](../docs/performance.md).",
+        + ". "
+        + (
+            "Code measured per size: "
+            + ", ".join(f"{r['size']} at `{r['commit']}`" for r in results if r.get("commit"))
+            + ". "
+            if any(r.get("commit") for r in results)
+            else ""
+        )
+        + "Method and caveats: [docs/performance.md](../docs/performance.md).",
         "",
         "## Machine",
         "",

@@ -293,6 +293,9 @@ def run_size(label: str, customers: int, months: int, home: Path, args) -> dict:
         "size": label,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "dbt_threads": env.get("ARREARS_DBT_THREADS"),
+        # A snapshot made with `git archive` has no .git: its commit comes from the environment.
+        "commit": os.environ.get("ARREARS_BENCH_COMMIT")
+        or report._git("rev-parse", "--short", "HEAD"),
     }
     results["generation"] = generate(home, customers, months, env)
     remove_drop(home / "landing")

@@ -787,8 +787,11 @@ subscriptions as (
         subscriptions.started_at::date as active_from,
         coalesce(subscriptions.canceled_at::date, date '9999-12-31') as active_to,
         round(
-            subscriptions.amount / case subscriptions.billing_interval when 'year' then 12 else 1 end
-            * fx.rate_to_reporting,
+            subscriptions.amount
+            * case subscriptions.billing_interval
+                when 'day' then 365.25 when 'week' then 52 when 'month' then 12 when 'year' then 1
+            end
+            / 12 * fx.rate_to_reporting,
             2
         )::decimal(18, 2) as mrr_reporting,
         coalesce(segments.plan, 'unknown') as plan,

@@ -33,11 +33,12 @@ select
     subscriptions.billing_interval,
     subscriptions.amount,
     subscriptions.currency,
-    (subscriptions.amount / case subscriptions.billing_interval when 'year' then 12 else 1 end)
-    ::decimal(18, 2) as mrr,
+    -- Monthly = amount x billing periods a year / 12, in that order: a truncated factor such as
+    -- 0.0833333333 for a year is off by a cent wherever the exact value ends in a half cent.
+    (subscriptions.amount * intervals.periods_per_year / 12)::decimal(18, 2) as mrr,
     fx.reporting_currency,
-    round(subscriptions.amount * intervals.months_factor * fx.rate_to_reporting, 2)::decimal(18, 2)
-        as mrr_reporting,
+    round(subscriptions.amount * intervals.periods_per_year / 12 * fx.rate_to_reporting, 2)
+    ::decimal(18, 2) as mrr_reporting,
     subscriptions.status,
     subscriptions.started_at,
     subscriptions.canceled_at,
@@ -54,8 +55,8 @@ from subscriptions
 cross join as_of
 -- Billing periods per month: 365.25 / 12 days, 52 / 12 weeks, 1 month, 1 / 12 year.
 left join (
-    values ('day', 30.4375), ('week', 4.3333333333), ('month', 1.0), ('year', 0.0833333333)
-) as intervals (billing_interval, months_factor)
+    values ('day', 365.25), ('week', 52), ('month', 12), ('year', 1)
+) as intervals (billing_interval, periods_per_year)
     on subscriptions.billing_interval = intervals.billing_interval
 left join {{ ref('int_subscription_segments') }} as segments
     on subscriptions.subscription_id = segments.subscription_id

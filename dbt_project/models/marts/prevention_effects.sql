@@ -80,16 +80,31 @@ invoice_groups as (
     where first_attempts.payment_method = 'card'
 ),
 
-invoice_rates as (
+-- Per customer first, then per group: plain aggregates spill to disk under the memory cap; a
+-- distinct count over every invoice of every dimension does not (it ran out of memory at 10M).
+invoice_customer_rates as (
     select
         dimension,
         group_value,
-        count(distinct customer_id) as customers,
+        customer_id,
         count(*) filter (where due_at::date < as_of_date) as invoices_due,
         count(*) filter (where due_at::date < as_of_date and days_past_due > 0) as invoices_past_due_ever,
         sum(amount_remaining_reporting) as open_receivables,
         sum(amount_remaining_reporting) filter (where is_past_due) as past_due
     from invoice_groups
+    group by dimension, group_value, customer_id
+),
+
+invoice_rates as (
+    select
+        dimension,
+        group_value,
+        count(customer_id) as customers,
+        sum(invoices_due) as invoices_due,
+        sum(invoices_past_due_ever) as invoices_past_due_ever,
+        sum(open_receivables) as open_receivables,
+        sum(past_due) as past_due
+    from invoice_customer_rates
     group by dimension, group_value
 ),
 
@@ -119,15 +134,26 @@ payment_groups as (
     where attempts.is_success and attempts.payment_method = 'card'
 ),
 
+dispute_counts as (
+    select
+        attempt_id,
+        count(*) as disputes,
+        count(*) filter (where kind = 'chargeback') as chargebacks
+    from disputes
+    group by attempt_id
+),
+
+-- An attempt appears once per dimension (attempt ids and customer ids are unique upstream), so
+-- rows count payments; disputes are summed per attempt rather than joined one by one.
 payment_rates as (
     select
         payment_groups.dimension,
         payment_groups.group_value,
-        count(distinct payment_groups.attempt_id) as successful_payments,
-        count(disputes.attempt_id) as disputes,
-        count(disputes.attempt_id) filter (where disputes.kind = 'chargeback') as chargebacks
+        count(*) as successful_payments,
+        coalesce(sum(dispute_counts.disputes), 0) as disputes,
+        coalesce(sum(dispute_counts.chargebacks), 0) as chargebacks
     from payment_groups
-    left join disputes on payment_groups.attempt_id = disputes.attempt_id
+    left join dispute_counts on payment_groups.attempt_id = dispute_counts.attempt_id
     group by 1, 2
 )
 

@@ -1,5 +1,5 @@
 """fct_payment_attempts is incremental: late-arriving and updated attempts must give exactly the
-table a full rebuild gives, renumbering the attempts of the invoices they touch."""
+table a full rebuild gives, renumbering the attempts of the invoices they touch (and leave)."""
 
 import shutil
 from datetime import UTC, datetime
@@ -35,6 +35,17 @@ def _late_rows(path):
             from raw.payment_attempts where attempt_id = ?""",
             [loaded, s09_attempt],
         )
+        # A corrected version of S10's first March attempt: it belonged to S04's March invoice.
+        # I-S10-01's remaining attempts must be renumbered although none of them changed.
+        con.execute(
+            """insert into raw.payment_attempts
+            select * replace ('I-S04-03' as invoice_id,
+                (select customer_id from raw.payment_attempts where attempt_id = 'A019') as customer_id,
+                timestamp '2026-05-02 09:00' as updated_at, 'late.csv' as _source_file,
+                3 as _source_row, ?::timestamp as _loaded_at)
+            from raw.payment_attempts where attempt_id = 'A049'""",
+            [loaded],
+        )
     return s09_attempt
 
 
@@ -58,6 +69,20 @@ def test_late_arrivals_match_a_full_rebuild(golden_warehouse, tmp_path):
     assert warehouse.query(
         "select decline_class from marts.fct_payment_attempts where attempt_id = ?", [s09_attempt]
     ) == [("fraud",)]
+    # A049 (Mar 10) now follows A019 (Mar 1) and A020 (Mar 7); A050 (Mar 12) and A051 (Mar 15)
+    # are the first and second attempts left on I-S10-01.
+    moved = warehouse.query(
+        "select invoice_id, attempt_id, attempt_number, hours_since_previous_attempt "
+        "from marts.fct_payment_attempts where invoice_id in ('I-S04-03', 'I-S10-01') "
+        "order by invoice_id, attempted_at"
+    )
+    assert [(i, a, n, float(h) if h is not None else None) for i, a, n, h in moved] == [
+        ("I-S04-03", "A019", 1, None),
+        ("I-S04-03", "A020", 2, 144.0),
+        ("I-S04-03", "A049", 3, 72.0),
+        ("I-S10-01", "A050", 1, None),
+        ("I-S10-01", "A051", 2, 72.0),
+    ]
     assert len(incremental) == 52
 
     warehouse.dbt("run", "--select", "fct_payment_attempts", "--full-refresh")

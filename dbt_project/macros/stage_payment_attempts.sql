@@ -1,0 +1,32 @@
+{#- The staged columns of payment attempts from `versions`, a query of raw.payment_attempts rows.
+    A macro, not only the staging view, because fct_payment_attempts' incremental branch stages
+    just the attempts it rebuilds (latest_versions with only_keys): a filter on the view would
+    still de-duplicate every attempt ever loaded first. -#}
+{% macro stage_payment_attempts(versions) -%}
+    with source as (
+        {{ versions }}
+    )
+
+    select
+        attempt_id,
+        invoice_id,
+        customer_id,
+        attempted_at,
+        amount,
+        upper(currency) as currency,
+        payment_method,
+        lower(card_brand) as card_brand,
+        upper(card_country) as card_country,
+        card_bin,
+        card_fingerprint,
+        processor,
+        outcome = 'succeeded' as is_success,
+        decline_code,
+        attempt_number as reported_attempt_number,
+        trigger as attempt_trigger,
+        used_3ds,
+        device_id,
+        updated_at,
+        _loaded_at as loaded_at
+    from source
+{%- endmacro %}

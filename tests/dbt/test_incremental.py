@@ -53,8 +53,20 @@ def test_late_arrivals_match_a_full_rebuild(golden_warehouse, tmp_path):
     warehouse = Warehouse(tmp_path)
     shutil.copy(golden_warehouse.path, warehouse.path)
     s09_attempt = _late_rows(warehouse.path)
+    # Stamp every existing row: the rows the incremental run rewrites lose the stamp, so the
+    # run's scope can be read back (a full rebuild would rewrite all 51).
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute("update marts.fct_payment_attempts set processor = 'before'")
 
     warehouse.dbt("run", "--select", "fct_payment_attempts")
+    rewritten = warehouse.query(
+        "select attempt_id from marts.fct_payment_attempts where processor <> 'before' order by 1"
+    )
+    # Exactly the attempts of the four touched chains: I-S07-02 with the late A900, S09's
+    # re-coded attempt, I-S04-03 that A049 joined and I-S10-01 that it left.
+    assert [a for (a,) in rewritten] == sorted(
+        ["A033", "A034", "A035", "A900", s09_attempt, "A019", "A020", "A049", "A050", "A051"]
+    )
     incremental = warehouse.query(f"select {COLUMNS} from marts.fct_payment_attempts order by 1")
     chain = warehouse.query(
         "select attempt_number, hours_since_previous_attempt from marts.fct_payment_attempts "

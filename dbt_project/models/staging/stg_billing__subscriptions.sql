@@ -11,7 +11,7 @@ select
     upper(currency) as currency,
     status,
     started_at,
-    canceled_at,
+    {{ not_before('canceled_at', 'started_at') }} as canceled_at,
     cancel_reason,
     updated_at,
     _loaded_at as loaded_at

@@ -50,6 +50,11 @@ _ZONE_ABBREVIATIONS = {
 _TRAILING_ZONE = re.compile(r"^(.*\d)\s+([A-Za-z]{1,5})$")
 
 
+class ConnectorInputError(ValueError):
+    """A source a connector cannot import at all (the message says what was found and what was
+    expected); the CLI prints it and exits non-zero."""
+
+
 def currency_exponent(currency: str | None) -> int:
     code = (currency or "").upper()
     if code in ZERO_DECIMAL_CURRENCIES:

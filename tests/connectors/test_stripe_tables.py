@@ -119,7 +119,7 @@ def test_invoices_customers_refunds_disputes(from_csv):
         "cus_FA",
     )
     assert read_report.excluded == {
-        "table balance_transaction: not used": 1,
+        "table balance_transaction: not a Stripe table this connector reads": 1,
         "table invoice: deleted in Stripe": 1,
     }
 

@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from orchestration.connectors.common import (
     GUEST_PREFIX,
+    UNKNOWN_CUSTOMER_PREFIX,
     MappingReport,
     Row,
     add_placeholder_customers,
@@ -81,11 +82,9 @@ _RANK_STEP = timedelta(milliseconds=1)
 
 SUBSCRIPTION_STATUS = {
     "trialing": "trialing", "active": "active", "past_due": "past_due", "unpaid": "unpaid",
-    "canceled": "canceled",
-    # Stripe values the contract lacks → nearest contract value
-    "incomplete": "past_due",  # first invoice unpaid, awaiting payment
+    "canceled": "canceled", "incomplete": "incomplete", "paused": "paused",
+    # the one Stripe value the contract lacks → nearest contract value
     "incomplete_expired": "canceled",  # first payment never succeeded: ends for non-payment
-    "paused": "active",  # trial ended without a payment method; still a live subscription
 }  # fmt: skip
 CANCEL_REASON = {
     "cancellation_requested": "voluntary",
@@ -626,7 +625,7 @@ class StripeMapper:
                 interval, count = self._interval(first)
                 if interval == "month" and count == 12:
                     interval, count = "year", 1
-                if interval in ("month", "year") and count == 1:
+                if interval in ("day", "week", "month", "year") and count == 1:
                     billing_interval = interval
                 elif interval is None:
                     billing_interval = None
@@ -870,14 +869,23 @@ class StripeMapper:
 
     # ---------------------------------------------------------------- disputes, refunds
 
-    def _charge_facts(self, charge_ref) -> tuple[str | None, str | None, dict | None]:
-        """(charge id, customer id, charge) for a charge reference, expanded or not."""
+    def _charge_facts(
+        self, charge_ref, payment_intent_ref=None
+    ) -> tuple[str | None, str | None, dict | None]:
+        """(charge id, customer id, charge) for a charge reference, expanded or not. A charge
+        not in the source: the customer of its payment intent or invoice, else an id no
+        customer has (UNKNOWN_CUSTOMER_PREFIX), so the row waits for the charge."""
         charge_id = ref(charge_ref)
         charge = self.get("charge", charge_id) or (
             charge_ref if isinstance(charge_ref, dict) else None
         )
         if charge is None:
-            return charge_id, None, None
+            if charge_id is None:
+                return None, None, None
+            pi = self.get("payment_intent", ref(payment_intent_ref)) or {}
+            invoice = self.get("invoice", self.invoice_by_payment.get(charge_id)) or {}
+            customer = ref(pi.get("customer")) or ref(invoice.get("customer"))
+            return charge_id, customer or UNKNOWN_CUSTOMER_PREFIX + charge_id, None
         customer = self._charge_customer(charge, self._charge_invoice(charge))
         if customer is None:
             customer = GUEST_PREFIX + (
@@ -899,10 +907,10 @@ class StripeMapper:
                 if charge_ref is None and ref(d.get("payment_intent")):
                     pi = self.get("payment_intent", ref(d.get("payment_intent"))) or {}
                     charge_ref = pi.get("latest_charge")
-                charge_id, customer, _ = self._charge_facts(charge_ref)
+                charge_id, customer, _ = self._charge_facts(charge_ref, d.get("payment_intent"))
                 if self._follows_excluded_charge(o, charge_id):
                     continue
-                if customer is None and charge_id:
+                if (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
                     self.report.orphans[
                         "disputes.attempt_id → payment_attempts (customer unknown)"
                     ].add(charge_id)
@@ -927,11 +935,8 @@ class StripeMapper:
                     "customer_id": customer,
                     "amount": to_decimal(d.get("amount"), currency),
                     "currency": currency,
-                    # Inquiries (retrieval requests) move no money and are not chargebacks; the
-                    # contract has no value for them, so they stay visible in quarantine.
-                    "kind": self._unknown("disputes.kind", "inquiry")
-                    if is_inquiry
-                    else "chargeback",
+                    # Inquiries (retrieval requests) move no money and are not chargebacks yet.
+                    "kind": "inquiry" if is_inquiry else "chargeback",
                     "reason": d.get("reason") or None,
                     "opened_at": to_utc(d.get("created")),
                     "status": self._map_closed(
@@ -943,10 +948,12 @@ class StripeMapper:
         for o in self.of_kind("radar.early_fraud_warning"):
             with self._guard(o):
                 w = o.obj
-                charge_id, customer, charge = self._charge_facts(w.get("charge"))
+                charge_id, customer, charge = self._charge_facts(
+                    w.get("charge"), w.get("payment_intent")
+                )
                 if self._follows_excluded_charge(o, charge_id):
                     continue
-                if customer is None and charge_id:
+                if (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
                     self.report.orphans[
                         "disputes.attempt_id → payment_attempts (customer unknown)"
                     ].add(charge_id)
@@ -974,11 +981,12 @@ class StripeMapper:
                     charge_ref = (
                         self.get("payment_intent", ref(r.get("payment_intent"))) or {}
                     ).get("latest_charge")
-                charge_id, customer, _ = self._charge_facts(charge_ref)
+                charge_id, customer, _ = self._charge_facts(charge_ref, r.get("payment_intent"))
                 if self._follows_excluded_charge(o, charge_id):
                     continue
-                customer = customer or ref(r.get("customer"))
-                if customer is None and charge_id:
+                if ref(r.get("customer")) and (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
+                    customer = ref(r.get("customer"))  # some exports carry it on the refund
+                elif (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
                     self.report.orphans[
                         "refunds.attempt_id → payment_attempts (customer unknown)"
                     ].add(charge_id)

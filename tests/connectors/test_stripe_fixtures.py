@@ -167,7 +167,9 @@ def test_dispute():
     row = _one(DJ / "dispute_dp_fakefakefakefake01.json", "disputes")
     assert row == {
         "dispute_id": "dp_1JAyTwJSZQVUcJYgPqasUEn1", "attempt_id": "ch_fakefakefakefakefake0001",
-        "customer_id": None,  # the charge is not in this one-object source
+        # the charge is not in this one-object source: an id no customer has, so the ingestion
+        # holds the row as unknown_reference until the charge arrives
+        "customer_id": "unknown_customer_of_ch_fakefakefakefakefake0001",
         "amount": Decimal("10.00"), "currency": "USD", "kind": "chargeback",
         "reason": "fraudulent", "opened_at": datetime(2021, 7, 8, 14, 45, 40),
         "status": "needs_response", "closed_at": None,

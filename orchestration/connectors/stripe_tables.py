@@ -83,6 +83,7 @@ _REFERENCES = {
 _NESTED = (
     "status_transitions", "cancellation_details", "last_payment_error", "evidence_details",
     "outcome", "recurring", "three_d_secure", "billing_detail", "address", "pause_collection",
+    "checks",
 )  # fmt: skip
 # Rows the ELT tool marks deleted in Stripe: the object no longer exists there. Customers stay:
 # their charges still point at them, and the row still has the customer's details.

@@ -12,6 +12,7 @@ from orchestration.config import REPO_ROOT
 from orchestration.connectors.common import MappingReport
 from orchestration.connectors.run import read_stripe_source
 from orchestration.connectors.stripe_objects import map_stripe_objects, map_stripe_observations
+from tests.connectors.crafted_stripe import without_collection_facts
 
 FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "stripe_api"
 DJ = FIXTURES / "dj_stripe"
@@ -23,7 +24,7 @@ def _one(path: Path, entity: str) -> dict:
     tables = map_stripe_objects([json.loads(path.read_text())])
     rows = tables[entity].to_pylist()
     assert len(rows) == 1, rows
-    return rows[0]
+    return without_collection_facts(rows[0])
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,11 @@ CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CAD", "AU
 # `other` keeps a method the contract does not name (e.g. a non-SEPA direct debit) visible.
 PAYMENT_METHODS = ("card", "sepa_debit", "bank_transfer", "wallet", "other")
 
+# Processor facts of one attempt (Stripe's names; other processors map onto them or leave null).
+OUTCOME_TYPES = ("authorized", "manual_review", "issuer_declined", "blocked", "invalid")
+RISK_LEVELS = ("normal", "elevated", "highest", "not_assessed", "unknown")
+CARD_CHECKS = ("pass", "fail", "unavailable", "unchecked")
+
 FILE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 # Decline codes per DOMAIN.md. Codes outside these lists are kept as they come and classed
@@ -116,6 +121,24 @@ ENTITIES: tuple[Entity, ...] = (
                 allowed=("verified", "unverified", "pending", "failed"),
             ),
             _ts("created_at", "Sign-up time", required=True),
+            Column(
+                "delinquent",
+                "BOOLEAN",
+                "The billing system flags the customer as delinquent (Stripe: the latest "
+                "invoice payment failed, or an invoice is past due).",
+            ),
+            Column(
+                "balance",
+                "DECIMAL(18,2)",
+                "Account balance in major units of `balance_currency`: positive = owed and "
+                "added to the next invoice, negative = credit.",
+            ),
+            Column(
+                "balance_currency",
+                "VARCHAR",
+                "ISO 4217 currency of `balance` (upper case).",
+                allowed=CURRENCIES,
+            ),
             _UPDATED_AT,
         ),
     ),
@@ -159,6 +182,39 @@ ENTITIES: tuple[Entity, ...] = (
                 "Why it was cancelled; `non_payment` is involuntary churn.",
                 allowed=("voluntary", "non_payment", "fraud", "other"),
             ),
+            Column(
+                "cancel_at_period_end",
+                "BOOLEAN",
+                "Set to end at the close of the current period (a cancellation already decided).",
+            ),
+            Column(
+                "collection_paused_behavior",
+                "VARCHAR",
+                "While collection is paused, what happens to new invoices; null when not paused.",
+                allowed=("keep_as_draft", "mark_uncollectible", "void"),
+            ),
+            _ts("collection_resumes_at", "When paused collection resumes, if scheduled"),
+            Column(
+                "cancellation_feedback",
+                "VARCHAR",
+                "The customer's own reason for cancelling, as chosen from a list.",
+                allowed=(
+                    "too_expensive",
+                    "missing_features",
+                    "switched_service",
+                    "unused",
+                    "customer_service",
+                    "too_complex",
+                    "low_quality",
+                    "other",
+                ),  # fmt: skip
+            ),
+            Column(
+                "cancellation_comment",
+                "VARCHAR",
+                "The customer's free-text comment on cancelling (may name people).",
+                pii=True,
+            ),
             _UPDATED_AT,
         ),
     ),
@@ -190,6 +246,16 @@ ENTITIES: tuple[Entity, ...] = (
                 "VARCHAR",
                 "Why the invoice was issued.",
                 allowed=("subscription_create", "subscription_cycle", "manual", "other"),
+            ),
+            _amount("amount_remaining", "Amount still owed", required=False),
+            Column(
+                "attempt_count",
+                "INTEGER",
+                "Payment attempts the billing system has made on the invoice so far.",
+            ),
+            _ts(
+                "next_payment_attempt_at",
+                "When the billing system will next try to collect; null when no retry is scheduled",
             ),
             _UPDATED_AT,
         ),
@@ -253,6 +319,56 @@ ENTITIES: tuple[Entity, ...] = (
             Column("used_3ds", "BOOLEAN", "Whether 3-D Secure authentication was performed."),
             Column("ip_address", "VARCHAR", "Client IP for customer-present attempts.", pii=True),
             Column("device_id", "VARCHAR", "Device fingerprint for customer-present attempts."),
+            Column(
+                "outcome_type",
+                "VARCHAR",
+                "Who decided: `issuer_declined` (the card issuer), `blocked` (the processor's "
+                "fraud screening, e.g. Stripe Radar, before the issuer), `invalid` (a malformed "
+                "request), `authorized`, `manual_review`.",
+                allowed=OUTCOME_TYPES,
+            ),
+            Column(
+                "risk_level",
+                "VARCHAR",
+                "The processor's fraud risk assessment of the attempt.",
+                allowed=RISK_LEVELS,
+            ),
+            Column(
+                "failure_code",
+                "VARCHAR",
+                "Processor error code of a failed attempt (card_declined, expired_card, "
+                "authentication_required, ...); `decline_code` is the issuer's finer reason.",
+            ),
+            Column(
+                "failure_type",
+                "VARCHAR",
+                "Processor error class of a failed attempt (card_error, invalid_request_error, "
+                "api_error, ...).",
+            ),
+            Column(
+                "failure_message",
+                "VARCHAR",
+                "The processor's human-readable failure text (no card or personal data).",
+            ),
+            Column(
+                "card_funding",
+                "VARCHAR",
+                "Card funding type.",
+                allowed=("credit", "debit", "prepaid", "unknown"),
+            ),
+            Column("cvc_check", "VARCHAR", "Result of the CVC check.", allowed=CARD_CHECKS),
+            Column(
+                "address_line1_check",
+                "VARCHAR",
+                "Result of the billing address (first line) check.",
+                allowed=CARD_CHECKS,
+            ),
+            Column(
+                "address_postal_code_check",
+                "VARCHAR",
+                "Result of the billing postal code check.",
+                allowed=CARD_CHECKS,
+            ),
             _UPDATED_AT,
         ),
     ),
@@ -410,6 +526,7 @@ ENTITIES: tuple[Entity, ...] = (
                 allowed=("needs_response", "under_review", "won", "lost", "closed"),
             ),
             _ts("closed_at", "When the dispute was decided"),
+            _ts("evidence_due_at", "Deadline for submitting evidence to contest the dispute"),
             _UPDATED_AT,
         ),
     ),

@@ -50,6 +50,9 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     for entity in ENTITIES:
         con.execute(raw_table_ddl(entity))
+        # A warehouse made before optional columns joined the contract gains them (null).
+        for c in entity.columns:
+            con.execute(f"alter table raw.{entity.name} add column if not exists {c.name} {c.type}")
     con.execute(MANIFEST_DDL)
     con.execute(QUARANTINE_DDL)
 
@@ -72,6 +75,7 @@ from pathlib import Path  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
 from orchestration.contract import (  # noqa: E402
+    CURRENCIES,
     ENTITY_BY_NAME,
     FILE_FORMATS,
     FUTURE_SLACK,
@@ -403,7 +407,7 @@ def _typed(column: Column, staged_typed: bool) -> str:
     text = _text(column, staged_typed)
     if staged_typed:
         return text
-    if column.name == "currency":
+    if column.allowed == CURRENCIES:  # `currency`, `balance_currency`: codes are upper case
         return f"upper({text})"
     if column.allowed:
         return f"lower({text})"

@@ -13,6 +13,7 @@ select
     opened_at,
     status,
     {{ not_before('closed_at', 'opened_at') }} as closed_at,
+    evidence_due_at,
     updated_at,
     _loaded_at as loaded_at
 from source

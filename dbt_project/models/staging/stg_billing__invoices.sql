@@ -15,6 +15,9 @@ select
     status,
     written_off_at,
     billing_reason,
+    amount_remaining as reported_amount_remaining,
+    attempt_count as reported_attempt_count,
+    next_payment_attempt_at,
     updated_at,
     _loaded_at as loaded_at
 from source

@@ -29,6 +29,7 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
             seed=args.seed,
             incidents=not args.no_incidents,
             file_format=args.format,
+            profile=args.profile,
         ),
         out,
         ground_truth_path=Path(args.ground_truth) if args.ground_truth else None,
@@ -164,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--out", help="Landing folder to write (default: the configured one).")
     gen.add_argument("--format", choices=["csv", "parquet", "jsonl"], default="parquet")
     gen.add_argument("--no-incidents", action="store_true", help="Clean data: no incidents.")
+    gen.add_argument(
+        "--profile",
+        choices=["standard", "realistic"],
+        default="standard",
+        help="realistic: add $0 trials and coupons, clock skew, guests, one-off charges, a "
+        "backfill (docs/sample_data.md).",
+    )
     gen.add_argument("--ground-truth", help="Where to write the incidents' ground truth.")
     gen.set_defaults(func=_generate)
 

@@ -449,3 +449,24 @@ def test_typed_parquet_loads_and_quarantines_exactly_like_the_same_rows_as_text(
         "unknown customer_id", "unknown status",
     ]  # fmt: skip
     assert parquet_quarantined == csv_quarantined
+
+
+def test_json_amounts_load_to_the_cent_however_many_digits(env):
+    """JSON numbers are decimals: read as floats, 1234567890123456.78 loaded as ...456.80 and
+    9999999999999999.99 (the largest DECIMAL(18,2)) became 1e+16 and was quarantined."""
+    con, landing, _, load = env
+    base_parents(landing)
+    load("customers"), load("subscriptions")
+    lines = [
+        '{"invoice_id": "i1", "customer_id": "c1", "currency": "EUR", "amount_due": '
+        f'{amount}, "issued_at": "2026-02-01", "due_at": "2026-02-10", "status": "open", '
+        f'"updated_at": "2026-02-0{day}"}}'
+        for day, amount in enumerate(["1234567890123456.78", "9999999999999999.99", "49.9"], 1)
+    ]
+    write(landing, "invoices", "big.jsonl", "\n".join(lines) + "\n")
+    (file,) = load("invoices").files
+    assert (file.rows_read, file.rows_loaded, file.rows_quarantined) == (3, 3, 0)
+    amounts = con.execute("select amount_due::varchar from raw.invoices order by updated_at")
+    assert [a for (a,) in amounts.fetchall()] == [
+        "1234567890123456.78", "9999999999999999.99", "49.90"
+    ]  # fmt: skip

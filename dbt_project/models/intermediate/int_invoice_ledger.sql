@@ -122,7 +122,8 @@ select
     events.amount::decimal(18, 2) as amount,
     invoices.currency,
     -- Unrounded, so reporting balances stay exactly proportional to the invoice-currency ones.
-    (events.amount * invoices.fx_rate_to_reporting)::decimal(38, 12) as amount_reporting,
+    (events.amount::decimal(38, 2) * invoices.fx_rate_to_reporting)::decimal(38, 12)
+        as amount_reporting,
     -- Signed effect on the open balance.
     case when events.event_type = 'billed' then 1 else -1 end as balance_sign
 from events

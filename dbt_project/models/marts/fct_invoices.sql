@@ -63,13 +63,13 @@ select
     balances.amount_written_off::decimal(18, 2) as amount_written_off,
     balances.reporting_currency,
     balances.fx_rate_to_reporting,
-    round(balances.amount_due * balances.fx_rate_to_reporting, 2)::decimal(18, 2)
+    {{ to_reporting('balances.amount_due', 'balances.fx_rate_to_reporting') }}
         as amount_due_reporting,
-    round(balances.amount_paid_total * balances.fx_rate_to_reporting, 2)::decimal(18, 2)
+    {{ to_reporting('balances.amount_paid_total', 'balances.fx_rate_to_reporting') }}
         as amount_paid_reporting,
-    round(balances.amount_open * balances.fx_rate_to_reporting, 2)::decimal(18, 2)
+    {{ to_reporting('balances.amount_open', 'balances.fx_rate_to_reporting') }}
         as amount_remaining_reporting,
-    round(balances.amount_written_off * balances.fx_rate_to_reporting, 2)::decimal(18, 2)
+    {{ to_reporting('balances.amount_written_off', 'balances.fx_rate_to_reporting') }}
         as amount_written_off_reporting,
     balances.issued_at,
     balances.due_at,

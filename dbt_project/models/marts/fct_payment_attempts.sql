@@ -91,7 +91,7 @@ select
     sequenced.attempted_at,
     sequenced.amount,
     sequenced.currency,
-    round(sequenced.amount * fx.rate_to_reporting, 2)::decimal(18, 2) as amount_reporting,
+    {{ to_reporting('sequenced.amount', 'fx.rate_to_reporting') }} as amount_reporting,
     sequenced.payment_method,
     sequenced.card_brand,
     sequenced.card_country,

@@ -10,7 +10,7 @@ import pytest
 
 from orchestration import ingest
 from orchestration.config import load_settings
-from orchestration.contract import ENTITIES
+from orchestration.contract import ENTITIES, ENTITY_BY_NAME
 
 CUSTOMER_HEADER = "customer_id,email,name,country,verification_status,created_at,updated_at"
 INVOICE_HEADER = (
@@ -226,7 +226,13 @@ def test_encodings_delimiters_and_header_variants_are_read_correctly(env):
     names = dict(con.execute("select customer_id, name from raw.customers").fetchall())
     assert names == {"c1": "Zoë Müller", "c2": "Renée", "c3": "Åsa"}
     notes = con.execute("select file_path, error from raw._load_manifest order by 1").fetchall()
-    assert ("customers/latin1.csv", "read as cp1252 (not valid UTF-8)") in notes
+    # The files carry the contract's first columns only: the optional ones load as null.
+    absent = "optional column(s) absent, loaded as null: delinquent, balance, balance_currency"
+    assert notes == [
+        ("customers/bom.csv", absent),
+        ("customers/latin1.csv", f"read as cp1252 (not valid UTF-8); {absent}"),
+        ("customers/semi.csv", f"delimiter ';'; {absent}"),
+    ]
 
 
 def test_jsonl_with_one_broken_line_and_parquet(env, tmp_path):
@@ -357,7 +363,9 @@ def test_a_quarantined_row_fixed_and_dropped_again_loads_and_is_marked_replayed(
     out = tmp_path / "fix" / "customers.csv"
     assert ingest.export_quarantine(con, "customers", out) == 1
     exported = out.read_text().splitlines()
-    assert exported[0].startswith(CUSTOMER_HEADER + ",_reason,_source_file,_source_row")
+    # Every contract column, in contract order, then where the row came from and why it stayed.
+    columns = ",".join(ENTITY_BY_NAME["customers"].column_names)
+    assert exported[0] == columns + ",_reason,_source_file,_source_row"
     fixed = exported[1].replace("2026-13-45", "2026-01-05")
     write(landing, "customers", "fixed.csv", exported[0] + "\n" + fixed + "\n")
     (file,) = load("customers").files

@@ -143,3 +143,16 @@ def test_monitoring_var_defaults_are_stated_and_agree_between_models():
         if actual.get(name) != MONITORING_VAR_DEFAULTS.get(name)
     }
     assert changed == {}, f"monitoring defaults changed (in the models, stated here): {changed}"
+
+
+def test_dbt_profile_defaults_agree_with_settings():
+    # dbt runs with the exported settings, but a bare `dbt` call falls back to the profile's own
+    # defaults: the same memory cap, and 2 threads (the .env.example documents both).
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    output = profile["arrears"]["outputs"]["warehouse"]
+    memory = load_settings({}).duckdb_memory_limit
+    assert (
+        output["settings"]["memory_limit"]
+        == f"{{{{ env_var('ARREARS_DUCKDB_MEMORY_LIMIT', '{memory}') }}}}"
+    )
+    assert output["threads"] == "{{ env_var('ARREARS_DBT_THREADS', '2') | int }}"

@@ -207,13 +207,13 @@ with write_off_escalations as (
 resolved as (
     select
         invoices.*,
-        invoices.status not in ('draft', 'void') as is_receivable,
+        invoices.status not in ('draft', 'void') and invoices.amount_due > 0 as is_receivable,
         case
             when invoices.status = 'paid' or invoices.paid_at is not null
                 then coalesce(invoices.paid_at, invoices.updated_at)
         end as fully_paid_at,
         case
-            when invoices.status in ('draft', 'void') then null
+            when invoices.status in ('draft', 'void') or invoices.amount_due = 0 then null
             when invoices.written_off_at is not null
                 or write_off_escalations.escalated_at is not null
                 or invoices.status = 'uncollectible'

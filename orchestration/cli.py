@@ -73,6 +73,7 @@ IMPORT_KINDS = {"stripe": "stripe", "stripe-tables": "stripe_tables", "csv": "ma
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     """Map a billing system's export onto the contract, into the landing folder."""
+    from orchestration.connectors.common import ConnectorInputError
     from orchestration.connectors.run import run_import
 
     options = {}
@@ -83,7 +84,11 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     if args.mapping:
         options["mapping"] = args.mapping
     settings.ensure_dirs()
-    result = run_import(IMPORT_KINDS[args.kind], args.path, settings, **options)
+    try:
+        result = run_import(IMPORT_KINDS[args.kind], args.path, settings, **options)
+    except (ConnectorInputError, FileNotFoundError) as exc:
+        print(f"arrears import {args.kind}: {exc}", file=sys.stderr)
+        return 2
     print(result.summary())
     if args.build:
         return _build(argparse.Namespace(generate_if_empty=False), settings)

@@ -13,7 +13,7 @@ versions are kept as history.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 # Timestamps outside this window are treated as corrupt (e.g. a 9999-12-31 placeholder).
 MIN_TIMESTAMP = datetime(2000, 1, 1)
@@ -24,6 +24,11 @@ CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "DKK", "NOK", "PLN", "CAD", "AU
 
 # `other` keeps a method the contract does not name (e.g. a non-SEPA direct debit) visible.
 PAYMENT_METHODS = ("card", "sepa_debit", "bank_transfer", "wallet", "other")
+
+# Processor facts of one attempt (Stripe's names; other processors map onto them or leave null).
+OUTCOME_TYPES = ("authorized", "manual_review", "issuer_declined", "blocked", "invalid")
+RISK_LEVELS = ("normal", "elevated", "highest", "not_assessed", "unknown")
+CARD_CHECKS = ("pass", "fail", "unavailable", "unchecked")
 
 FILE_FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -116,6 +121,24 @@ ENTITIES: tuple[Entity, ...] = (
                 allowed=("verified", "unverified", "pending", "failed"),
             ),
             _ts("created_at", "Sign-up time", required=True),
+            Column(
+                "delinquent",
+                "BOOLEAN",
+                "The billing system flags the customer as delinquent (Stripe: the latest "
+                "invoice payment failed, or an invoice is past due).",
+            ),
+            Column(
+                "balance",
+                "DECIMAL(18,2)",
+                "Account balance in major units of `balance_currency`: positive = owed and "
+                "added to the next invoice, negative = credit.",
+            ),
+            Column(
+                "balance_currency",
+                "VARCHAR",
+                "ISO 4217 currency of `balance` (upper case).",
+                allowed=CURRENCIES,
+            ),
             _UPDATED_AT,
         ),
     ),
@@ -159,6 +182,39 @@ ENTITIES: tuple[Entity, ...] = (
                 "Why it was cancelled; `non_payment` is involuntary churn.",
                 allowed=("voluntary", "non_payment", "fraud", "other"),
             ),
+            Column(
+                "cancel_at_period_end",
+                "BOOLEAN",
+                "Set to end at the close of the current period (a cancellation already decided).",
+            ),
+            Column(
+                "collection_paused_behavior",
+                "VARCHAR",
+                "While collection is paused, what happens to new invoices; null when not paused.",
+                allowed=("keep_as_draft", "mark_uncollectible", "void"),
+            ),
+            _ts("collection_resumes_at", "When paused collection resumes, if scheduled"),
+            Column(
+                "cancellation_feedback",
+                "VARCHAR",
+                "The customer's own reason for cancelling, as chosen from a list.",
+                allowed=(
+                    "too_expensive",
+                    "missing_features",
+                    "switched_service",
+                    "unused",
+                    "customer_service",
+                    "too_complex",
+                    "low_quality",
+                    "other",
+                ),  # fmt: skip
+            ),
+            Column(
+                "cancellation_comment",
+                "VARCHAR",
+                "The customer's free-text comment on cancelling (may name people).",
+                pii=True,
+            ),
             _UPDATED_AT,
         ),
     ),
@@ -190,6 +246,16 @@ ENTITIES: tuple[Entity, ...] = (
                 "VARCHAR",
                 "Why the invoice was issued.",
                 allowed=("subscription_create", "subscription_cycle", "manual", "other"),
+            ),
+            _amount("amount_remaining", "Amount still owed", required=False),
+            Column(
+                "attempt_count",
+                "INTEGER",
+                "Payment attempts the billing system has made on the invoice so far.",
+            ),
+            _ts(
+                "next_payment_attempt_at",
+                "When the billing system will next try to collect; null when no retry is scheduled",
             ),
             _UPDATED_AT,
         ),
@@ -253,6 +319,56 @@ ENTITIES: tuple[Entity, ...] = (
             Column("used_3ds", "BOOLEAN", "Whether 3-D Secure authentication was performed."),
             Column("ip_address", "VARCHAR", "Client IP for customer-present attempts.", pii=True),
             Column("device_id", "VARCHAR", "Device fingerprint for customer-present attempts."),
+            Column(
+                "outcome_type",
+                "VARCHAR",
+                "Who decided: `issuer_declined` (the card issuer), `blocked` (the processor's "
+                "fraud screening, e.g. Stripe Radar, before the issuer), `invalid` (a malformed "
+                "request), `authorized`, `manual_review`.",
+                allowed=OUTCOME_TYPES,
+            ),
+            Column(
+                "risk_level",
+                "VARCHAR",
+                "The processor's fraud risk assessment of the attempt.",
+                allowed=RISK_LEVELS,
+            ),
+            Column(
+                "failure_code",
+                "VARCHAR",
+                "Processor error code of a failed attempt (card_declined, expired_card, "
+                "authentication_required, ...); `decline_code` is the issuer's finer reason.",
+            ),
+            Column(
+                "failure_type",
+                "VARCHAR",
+                "Processor error class of a failed attempt (card_error, invalid_request_error, "
+                "api_error, ...).",
+            ),
+            Column(
+                "failure_message",
+                "VARCHAR",
+                "The processor's human-readable failure text (no card or personal data).",
+            ),
+            Column(
+                "card_funding",
+                "VARCHAR",
+                "Card funding type.",
+                allowed=("credit", "debit", "prepaid", "unknown"),
+            ),
+            Column("cvc_check", "VARCHAR", "Result of the CVC check.", allowed=CARD_CHECKS),
+            Column(
+                "address_line1_check",
+                "VARCHAR",
+                "Result of the billing address (first line) check.",
+                allowed=CARD_CHECKS,
+            ),
+            Column(
+                "address_postal_code_check",
+                "VARCHAR",
+                "Result of the billing postal code check.",
+                allowed=CARD_CHECKS,
+            ),
             _UPDATED_AT,
         ),
     ),
@@ -410,6 +526,7 @@ ENTITIES: tuple[Entity, ...] = (
                 allowed=("needs_response", "under_review", "won", "lost", "closed"),
             ),
             _ts("closed_at", "When the dispute was decided"),
+            _ts("evidence_due_at", "Deadline for submitting evidence to contest the dispute"),
             _UPDATED_AT,
         ),
     ),
@@ -443,6 +560,81 @@ ENTITIES: tuple[Entity, ...] = (
 )
 
 ENTITY_BY_NAME = {e.name: e for e in ENTITIES}
+
+# A version stamped later than now plus this was not produced yet: its clock is wrong.
+FUTURE_SLACK = timedelta(hours=24)
+
+# Two clocks of one billing system disagree by seconds (Stripe stamps `paid_at` a second before
+# `finalized_at`). An event up to this much before the event it must follow is clock skew: it
+# loads, and staging moves it to the earlier event's time. Beyond it the record is incoherent and
+# quarantined. 15 minutes is far above real skew and below what a misread time zone produces
+# (whole or half hours), so a time-zone bug is never "normalised" away.
+CLOCK_SKEW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class RecordRule:
+    """A consistency rule within one record. `sql` is TRUE for an offending record and names
+    columns as `{column}`, so ingestion (typed `t_` columns) and the raw checks share it."""
+
+    name: str
+    sql: str
+    description: str
+    # Ordering rules: the event that must not come first, and the one it follows.
+    later: str | None = None
+    earlier: str | None = None
+
+    def predicate(self, prefix: str = "") -> str:
+        return self.sql.format_map(_Prefixed(prefix))
+
+
+class _Prefixed(dict):
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, column: str) -> str:
+        return self.prefix + column
+
+
+def _order(name: str, later: str, earlier: str) -> RecordRule:
+    skew = f"interval {int(CLOCK_SKEW.total_seconds())} seconds"
+    return RecordRule(
+        name,
+        f"{{{later}}} < {{{earlier}}} - {skew}",
+        f"`{later}` before `{earlier}` by more than the clock-skew tolerance",
+        later,
+        earlier,
+    )
+
+
+# Checked on every row at ingestion (an offender is quarantined with the rule's name) and again
+# on the raw tables' current records (a table altered by hand). A status without its timestamp
+# (`paid` without `paid_at`) is not a rule: staging takes `updated_at` as the time instead.
+RECORD_RULES: dict[str, tuple[RecordRule, ...]] = {
+    "subscriptions": (_order("canceled_before_start", "canceled_at", "started_at"),),
+    "invoices": (
+        _order("due_before_issue", "due_at", "issued_at"),
+        _order("paid_before_issue", "paid_at", "issued_at"),
+        RecordRule(
+            "paid_more_than_due", "{amount_paid} > {amount_due}", "`amount_paid` > `amount_due`"
+        ),
+    ),
+    "payment_attempts": (
+        RecordRule("attempt_number_below_1", "{attempt_number} < 1", "`attempt_number` < 1"),
+    ),
+    "dunning_messages": (
+        _order("opened_before_sent", "opened_at", "sent_at"),
+        _order("clicked_before_sent", "clicked_at", "sent_at"),
+    ),
+    "payment_plans": (
+        RecordRule("instalment_count_below_1", "{instalment_count} < 1", "`instalment_count` < 1"),
+    ),
+    "payment_plan_instalments": (
+        RecordRule("sequence_below_1", "{sequence} < 1", "`sequence` < 1"),
+    ),
+    "disputes": (_order("closed_before_opened", "closed_at", "opened_at"),),
+}
 
 # Columns every raw.<entity> table carries besides the contract columns: where each row came
 # from. Together with `updated_at` they make every version traceable to a file and a row.
@@ -483,7 +675,10 @@ def contract_markdown() -> str:
         "amount, value outside an allowed set, timestamp out of range, a reference to a record that",
         "does not exist) is quarantined in `raw._quarantine` with its reason, file and row; the",
         "other rows of the file load. A row whose only fault is a reference to a record not loaded",
-        "yet is retried on every load and released when its parent arrives.",
+        "yet is retried on every load and released when its parent arrives. Events out of order",
+        f"by at most {int(CLOCK_SKEW.total_seconds() // 60)} minutes (the source's clocks disagree) load, and "
+        "staging moves the later",
+        "event to the earlier one's time; further apart, the record breaks the entity's rule.",
         "",
         "Decline codes are free text; DOMAIN.md's soft / hard / fraud lists classify them and",
         "any other code is kept and classed `unknown`.",
@@ -512,5 +707,9 @@ def contract_markdown() -> str:
                 f"| `{c.name}` | {c.type} | {'yes' if c.required else ''} | {'; '.join(rules)} "
                 f"| {c.description} |"
             )
+        if entity.name in RECORD_RULES:
+            lines.append("")
+        for rule in RECORD_RULES.get(entity.name, ()):
+            lines.append(f"- Rule `{rule.name}`: a record with {rule.description} is quarantined.")
         lines.append("")
     return "\n".join(lines)

@@ -6,7 +6,9 @@ from orchestration.contract import ENTITIES, contract_markdown
 
 def test_contract_doc_is_generated_from_the_contract():
     doc = (REPO_ROOT / "docs" / "data_contract.md").read_text()
-    assert doc.strip() == contract_markdown().strip(), "run: arrears contract > docs/data_contract.md"
+    assert doc.strip() == contract_markdown().strip(), (
+        "run: arrears contract > docs/data_contract.md"
+    )
 
 
 def test_every_entity_has_its_key_and_updated_at_and_unique_columns():
@@ -14,7 +16,9 @@ def test_every_entity_has_its_key_and_updated_at_and_unique_columns():
         names = entity.column_names
         assert len(names) == len(set(names)), entity.name
         assert entity.key == names[0] and entity.column(entity.key).required
-        assert entity.column("updated_at").required and entity.column("updated_at").type == "TIMESTAMP"
+        assert (
+            entity.column("updated_at").required and entity.column("updated_at").type == "TIMESTAMP"
+        )
         for column in entity.columns:
             if column.references:
                 parent, key = column.references.split(".")

@@ -26,6 +26,17 @@
         trigger as attempt_trigger,
         used_3ds,
         device_id,
+        outcome_type,
+        -- the processor's fraud screening stopped it before the issuer: not an issuer decline
+        outcome_type = 'blocked' as is_blocked_by_screening,
+        risk_level,
+        failure_code,
+        failure_type,
+        failure_message,
+        card_funding,
+        cvc_check,
+        address_line1_check,
+        address_postal_code_check,
         updated_at,
         _loaded_at as loaded_at
     from source

@@ -28,6 +28,10 @@ THREE_DECIMAL_CURRENCIES = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 PLACEHOLDER_UPDATED_AT = MIN_TIMESTAMP
 PLACEHOLDER_SOURCE = "_placeholders"  # output group (file) of placeholder records
 GUEST_PREFIX = "guest_"  # customer ids a connector made up for payments without a customer
+# Customer of a refund or dispute whose charge is not in the source: an id no customer has, so
+# the row waits in quarantine as `unknown_reference` (never `invalid` for a missing customer);
+# once the charge arrives, the next run maps the row with the charge's customer.
+UNKNOWN_CUSTOMER_PREFIX = "unknown_customer_of_"
 _TIE_STEP = timedelta(microseconds=1)
 
 _ARROW_TYPES = {
@@ -48,6 +52,11 @@ _ZONE_ABBREVIATIONS = {
     "AKST": -9, "AKDT": -8, "HST": -10, "JST": 9, "KST": 9, "IST": 5.5, "AEST": 10, "AEDT": 11,
 }  # fmt: skip
 _TRAILING_ZONE = re.compile(r"^(.*\d)\s+([A-Za-z]{1,5})$")
+
+
+class ConnectorInputError(ValueError):
+    """A source a connector cannot import at all (the message says what was found and what was
+    expected); the CLI prints it and exits non-zero."""
 
 
 def currency_exponent(currency: str | None) -> int:
@@ -229,7 +238,12 @@ def add_placeholder_customers(rows: list[Row], report: MappingReport) -> None:
     first_seen: dict[str, datetime] = {}
     for row in rows:
         customer = row.values.get("customer_id")
-        if row.entity == "customers" or not customer or customer in known:
+        if (
+            row.entity == "customers"
+            or not customer
+            or customer in known
+            or customer.startswith(UNKNOWN_CUSTOMER_PREFIX)
+        ):
             continue
         entity = ENTITY_BY_NAME[row.entity]
         event_at = next((row.values[c.name] for c in entity.columns if c.type == "TIMESTAMP"), None)

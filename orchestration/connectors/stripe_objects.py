@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from orchestration.connectors.common import (
     GUEST_PREFIX,
+    UNKNOWN_CUSTOMER_PREFIX,
     MappingReport,
     Row,
     add_placeholder_customers,
@@ -42,6 +43,7 @@ from orchestration.connectors.common import (
     to_utc,
     without_source,
 )
+from orchestration.contract import CURRENCIES, ENTITY_BY_NAME
 
 PROCESSOR = "stripe"
 LIVEMODES = ("auto", "live", "test", "all")
@@ -81,11 +83,9 @@ _RANK_STEP = timedelta(milliseconds=1)
 
 SUBSCRIPTION_STATUS = {
     "trialing": "trialing", "active": "active", "past_due": "past_due", "unpaid": "unpaid",
-    "canceled": "canceled",
-    # Stripe values the contract lacks → nearest contract value
-    "incomplete": "past_due",  # first invoice unpaid, awaiting payment
+    "canceled": "canceled", "incomplete": "incomplete", "paused": "paused",
+    # the one Stripe value the contract lacks → nearest contract value
     "incomplete_expired": "canceled",  # first payment never succeeded: ends for non-payment
-    "paused": "active",  # trial ended without a payment method; still a live subscription
 }  # fmt: skip
 CANCEL_REASON = {
     "cancellation_requested": "voluntary",
@@ -152,6 +152,39 @@ _NON_PAYMENT_ERRORS = {
     "invalid_request_error",
     "api_connection_error",
 }
+
+
+def _closed_set(entity: str, column: str) -> dict[str, str]:
+    """A contract column's allowed values as an identity map (Stripe uses the same names)."""
+    return {v: v for v in ENTITY_BY_NAME[entity].column(column).allowed}
+
+
+OUTCOME_TYPE = _closed_set("payment_attempts", "outcome_type")
+RISK_LEVEL = _closed_set("payment_attempts", "risk_level")
+CARD_FUNDING = _closed_set("payment_attempts", "card_funding")
+CARD_CHECK = _closed_set("payment_attempts", "cvc_check")
+PAUSE_BEHAVIOR = _closed_set("subscriptions", "collection_paused_behavior")
+CANCELLATION_FEEDBACK = _closed_set("subscriptions", "cancellation_feedback")
+
+
+def _bool(value) -> bool | None:
+    """A boolean field, also as ELT text ("true", "f", "1")."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return {"true": True, "t": True, "1": True, "false": False, "f": False, "0": False}.get(
+            value.strip().lower()
+        )
+    if isinstance(value, int):
+        return bool(value)
+    return None
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass
@@ -520,8 +553,19 @@ class StripeMapper:
                     else None,
                     "verification_status": None,  # Stripe has no sign-up verification on customers
                     "created_at": to_utc(c.get("created")),
+                    "delinquent": _bool(c.get("delinquent")),
+                    **self._balance(c),
                 }
                 self._emit("customers", o.id, o, values, base_time(o))
+
+    def _balance(self, c: dict) -> dict:
+        """Balance in the customer's currency; none without a contract currency to read it in."""
+        currency = (c.get("currency") or "").upper() or None
+        if currency is not None and currency not in CURRENCIES:
+            self._unknown("customers.balance_currency", currency)
+            currency = None
+        balance = to_decimal(c.get("balance"), currency) if currency else None
+        return {"balance": balance, "balance_currency": currency if balance is not None else None}
 
     def _subscription_items(self, sub: dict) -> list[tuple[dict, int]]:
         """(price-or-plan, quantity) for each item; unexpanded ids are looked up."""
@@ -626,7 +670,7 @@ class StripeMapper:
                 interval, count = self._interval(first)
                 if interval == "month" and count == 12:
                     interval, count = "year", 1
-                if interval in ("month", "year") and count == 1:
+                if interval in ("day", "week", "month", "year") and count == 1:
                     billing_interval = interval
                 elif interval is None:
                     billing_interval = None
@@ -638,6 +682,8 @@ class StripeMapper:
                 status = self._map_closed(
                     "subscriptions.status", SUBSCRIPTION_STATUS, s.get("status"), required=True
                 )
+                pause = _dict(s.get("pause_collection"))
+                cancellation = _dict(s.get("cancellation_details"))
                 canceled_at = None
                 if status == "canceled":
                     canceled_at = to_utc(s.get("ended_at")) or to_utc(s.get("canceled_at"))
@@ -652,7 +698,18 @@ class StripeMapper:
                     "started_at": to_utc(s.get("start_date")) or to_utc(s.get("created")),
                     "canceled_at": canceled_at,
                     "cancel_reason": self._cancel_reason(s, status),
-                }
+                    "cancel_at_period_end": _bool(s.get("cancel_at_period_end")),
+                    "collection_paused_behavior": self._map_closed(
+                        "subscriptions.collection_paused_behavior", PAUSE_BEHAVIOR,
+                        pause.get("behavior"), required=False,
+                    ),
+                    "collection_resumes_at": to_utc(pause.get("resumes_at")),
+                    "cancellation_feedback": self._map_closed(
+                        "subscriptions.cancellation_feedback", CANCELLATION_FEEDBACK,
+                        cancellation.get("feedback"), required=False,
+                    ),
+                    "cancellation_comment": cancellation.get("comment") or None,
+                }  # fmt: skip
                 self._emit("subscriptions", o.id, o, values, base_time(o))
 
     def map_invoices(self) -> None:
@@ -693,6 +750,9 @@ class StripeMapper:
                         inv.get("billing_reason"),
                         required=False,
                     ),
+                    "amount_remaining": to_decimal(inv.get("amount_remaining"), currency),
+                    "attempt_count": _int(inv.get("attempt_count")),
+                    "next_payment_attempt_at": to_utc(inv.get("next_payment_attempt")),
                 }
                 self._emit("invoices", o.id, o, values, base_time(o))
 
@@ -793,8 +853,51 @@ class StripeMapper:
             "used_3ds": self._used_3ds(card, from_charge),
             "ip_address": None,
             "device_id": None,
+            **self._processor_facts(ch, status, card),
         }
         self._emit("payment_attempts", o.id, o, values, base_time(o))
+
+    def _processor_facts(self, ch: dict, status: str | None, card: dict | None) -> dict:
+        """Who decided (issuer, fraud screening, invalid request), the risk assessment, the
+        error as the processor states it, and the card's funding and checks."""
+        outcome = _dict(ch.get("outcome"))
+        pi = self.get("payment_intent", ref(ch.get("payment_intent"))) or {}
+        error = _dict(pi.get("last_payment_error"))
+        if ref(error.get("charge")) not in (None, ch["id"]):
+            error = {}  # the intent's last error belongs to a later charge
+        failed = status == "failed"
+        return {
+            "outcome_type": self._map_closed(
+                "payment_attempts.outcome_type", OUTCOME_TYPE, outcome.get("type"), required=False
+            ),
+            "risk_level": self._map_closed(
+                "payment_attempts.risk_level", RISK_LEVEL, outcome.get("risk_level"), required=False
+            ),
+            "failure_code": (ch.get("failure_code") or error.get("code") or None)
+            if failed
+            else None,
+            "failure_type": (error.get("type") or None) if failed else None,
+            "failure_message": (ch.get("failure_message") or error.get("message") or None)
+            if failed
+            else None,
+            **self._card_facts(card),
+        }
+
+    def _card_facts(self, card: dict | None) -> dict:
+        card = card or {}
+        checks = _dict(card.get("checks"))
+        facts = {
+            "card_funding": self._map_closed(
+                "payment_attempts.card_funding", CARD_FUNDING, card.get("funding"), required=False
+            )
+        }
+        for check in ("cvc_check", "address_line1_check", "address_postal_code_check"):
+            # legacy card objects carry the checks at the top level
+            facts[check] = self._map_closed(
+                f"payment_attempts.{check}", CARD_CHECK, checks.get(check) or card.get(check),
+                required=False,
+            )  # fmt: skip
+        return facts
 
     def _map_payment_intents_without_charges(self) -> None:
         """A payment intent stands in for its charge when the source has no charge object for it
@@ -862,6 +965,14 @@ class StripeMapper:
                     "used_3ds": None,
                     "ip_address": None,
                     "device_id": None,
+                    "outcome_type": None,  # an intent has no outcome object; its charge has
+                    "risk_level": None,
+                    "failure_code": (error.get("code") or None) if outcome == "failed" else None,
+                    "failure_type": (error.get("type") or None) if outcome == "failed" else None,
+                    "failure_message": (error.get("message") or None)
+                    if outcome == "failed"
+                    else None,
+                    **self._card_facts(card),
                 }
                 self.report.notes[
                     "payment attempts taken from payment intents (no charge object)"
@@ -870,14 +981,23 @@ class StripeMapper:
 
     # ---------------------------------------------------------------- disputes, refunds
 
-    def _charge_facts(self, charge_ref) -> tuple[str | None, str | None, dict | None]:
-        """(charge id, customer id, charge) for a charge reference, expanded or not."""
+    def _charge_facts(
+        self, charge_ref, payment_intent_ref=None
+    ) -> tuple[str | None, str | None, dict | None]:
+        """(charge id, customer id, charge) for a charge reference, expanded or not. A charge
+        not in the source: the customer of its payment intent or invoice, else an id no
+        customer has (UNKNOWN_CUSTOMER_PREFIX), so the row waits for the charge."""
         charge_id = ref(charge_ref)
         charge = self.get("charge", charge_id) or (
             charge_ref if isinstance(charge_ref, dict) else None
         )
         if charge is None:
-            return charge_id, None, None
+            if charge_id is None:
+                return None, None, None
+            pi = self.get("payment_intent", ref(payment_intent_ref)) or {}
+            invoice = self.get("invoice", self.invoice_by_payment.get(charge_id)) or {}
+            customer = ref(pi.get("customer")) or ref(invoice.get("customer"))
+            return charge_id, customer or UNKNOWN_CUSTOMER_PREFIX + charge_id, None
         customer = self._charge_customer(charge, self._charge_invoice(charge))
         if customer is None:
             customer = GUEST_PREFIX + (
@@ -899,10 +1019,10 @@ class StripeMapper:
                 if charge_ref is None and ref(d.get("payment_intent")):
                     pi = self.get("payment_intent", ref(d.get("payment_intent"))) or {}
                     charge_ref = pi.get("latest_charge")
-                charge_id, customer, _ = self._charge_facts(charge_ref)
+                charge_id, customer, _ = self._charge_facts(charge_ref, d.get("payment_intent"))
                 if self._follows_excluded_charge(o, charge_id):
                     continue
-                if customer is None and charge_id:
+                if (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
                     self.report.orphans[
                         "disputes.attempt_id → payment_attempts (customer unknown)"
                     ].add(charge_id)
@@ -927,26 +1047,26 @@ class StripeMapper:
                     "customer_id": customer,
                     "amount": to_decimal(d.get("amount"), currency),
                     "currency": currency,
-                    # Inquiries (retrieval requests) move no money and are not chargebacks; the
-                    # contract has no value for them, so they stay visible in quarantine.
-                    "kind": self._unknown("disputes.kind", "inquiry")
-                    if is_inquiry
-                    else "chargeback",
+                    # Inquiries (retrieval requests) move no money and are not chargebacks yet.
+                    "kind": "inquiry" if is_inquiry else "chargeback",
                     "reason": d.get("reason") or None,
                     "opened_at": to_utc(d.get("created")),
                     "status": self._map_closed(
                         "disputes.status", DISPUTE_STATUS, raw_status, required=True
                     ),
-                    "closed_at": closed_at,
+                    "closed_at": to_utc(d.get("closed_at")) or closed_at,
+                    "evidence_due_at": to_utc(_dict(d.get("evidence_details")).get("due_by")),
                 }
                 self._emit("disputes", o.id, o, values, base_time(o))
         for o in self.of_kind("radar.early_fraud_warning"):
             with self._guard(o):
                 w = o.obj
-                charge_id, customer, charge = self._charge_facts(w.get("charge"))
+                charge_id, customer, charge = self._charge_facts(
+                    w.get("charge"), w.get("payment_intent")
+                )
                 if self._follows_excluded_charge(o, charge_id):
                     continue
-                if customer is None and charge_id:
+                if (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
                     self.report.orphans[
                         "disputes.attempt_id → payment_attempts (customer unknown)"
                     ].add(charge_id)
@@ -962,6 +1082,7 @@ class StripeMapper:
                     "opened_at": to_utc(w.get("created")),
                     "status": "needs_response" if w.get("actionable") else "closed",
                     "closed_at": None,
+                    "evidence_due_at": None,
                 }
                 self._emit("disputes", o.id, o, values, base_time(o))
 
@@ -974,11 +1095,12 @@ class StripeMapper:
                     charge_ref = (
                         self.get("payment_intent", ref(r.get("payment_intent"))) or {}
                     ).get("latest_charge")
-                charge_id, customer, _ = self._charge_facts(charge_ref)
+                charge_id, customer, _ = self._charge_facts(charge_ref, r.get("payment_intent"))
                 if self._follows_excluded_charge(o, charge_id):
                     continue
-                customer = customer or ref(r.get("customer"))
-                if customer is None and charge_id:
+                if ref(r.get("customer")) and (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
+                    customer = ref(r.get("customer"))  # some exports carry it on the refund
+                elif (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
                     self.report.orphans[
                         "refunds.attempt_id → payment_attempts (customer unknown)"
                     ].add(charge_id)

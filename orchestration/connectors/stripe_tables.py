@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
 import duckdb
 
-from orchestration.connectors.common import MappingReport, to_utc
+from orchestration.connectors.common import ConnectorInputError, MappingReport, to_utc
 from orchestration.connectors.stripe_objects import Observation
 
-# Stripe object type → table names the ELT tools use (Fivetran singular, Airbyte plural).
+# Stripe object type → table names the ELT tools use (Fivetran singular, Airbyte and Stitch
+# plural); `table_kind` also accepts any case, CamelCase and a `stripe_` style prefix.
 TABLES = {
     "customer": ("customer", "customers"),
     "subscription": ("subscription", "subscriptions", "subscription_history"),
@@ -40,9 +42,33 @@ TABLES = {
     "payment_method": ("payment_method", "payment_methods"),
     "payment_method_card": ("payment_method_card", "payment_method_cards"),
     "card": ("card", "cards"),
-    "radar.early_fraud_warning": ("early_fraud_warning", "early_fraud_warnings"),
-}
+    "radar.early_fraud_warning": (
+        "early_fraud_warning", "early_fraud_warnings", "radar_early_fraud_warning",
+        "radar_early_fraud_warnings",
+    ),
+}  # fmt: skip
 _TABLE_TO_TYPE = {name: kind for kind, names in TABLES.items() for name in names}
+# Prefixes that name the source rather than the object (a schema flattened into the table name).
+_NAME_PREFIXES = ("stripe__", "stripe_", "raw_stripe_", "src_stripe_", "stitch_stripe_")
+
+
+def table_kind(name: str) -> str | None:
+    """The Stripe object type of a table name, or None: `charge`, `Charges`, `stripe_charges`,
+    `STRIPE__CHARGE` and `PaymentIntents` are all recognised."""
+    text = name.strip()
+    if any(c.isupper() for c in text) and any(c.islower() for c in text):
+        text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text)  # CamelCase → snake_case
+    text = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    for candidate in (text, *(text[len(p) :] for p in _NAME_PREFIXES if text.startswith(p))):
+        if candidate in _TABLE_TO_TYPE:
+            return _TABLE_TO_TYPE[candidate]
+    return None
+
+
+class NoStripeTables(ConnectorInputError):
+    """The source holds no table this connector recognises: nothing could be imported."""
+
+
 FILE_SUFFIXES = (".csv", ".parquet", ".jsonl", ".ndjson")
 
 # Flattened reference columns → the object field they came from.
@@ -57,6 +83,7 @@ _REFERENCES = {
 _NESTED = (
     "status_transitions", "cancellation_details", "last_payment_error", "evidence_details",
     "outcome", "recurring", "three_d_secure", "billing_detail", "address", "pause_collection",
+    "checks",
 )  # fmt: skip
 # Rows the ELT tool marks deleted in Stripe: the object no longer exists there. Customers stay:
 # their charges still point at them, and the row still has the customer's details.
@@ -90,6 +117,8 @@ class TableSource:
         self.con = duckdb.connect()
         self.con.execute("set TimeZone = 'UTC'")
         self.tables: dict[str, str] = {}  # table name → DuckDB relation expression
+        self.schema: str | None = None  # the database schema read (None for a folder)
+        self.schemas: list[str] = []  # every schema of the database
         path = Path(self.location)
         if path.is_dir():
             self._from_folder(path)
@@ -131,7 +160,7 @@ class TableSource:
             if not Path(self.location).exists():
                 raise FileNotFoundError(f"no such folder or database: {self.location}")
             self.con.execute("attach ? as src (read_only)", [self.location])
-        schemas = [
+        self.schemas = schemas = [
             s for (s,) in self.con.execute(
                 "select distinct table_schema from information_schema.tables where table_catalog = 'src'"
             ).fetchall()
@@ -142,6 +171,7 @@ class TableSource:
                 (s for s in ("stripe", "main", "public") if s in schemas),
                 schemas[0] if schemas else "main",
             )
+        self.schema = schema
         for (name,) in self.con.execute(
             "select table_name from information_schema.tables "
             "where table_catalog = 'src' and table_schema = ? order by table_name",
@@ -174,10 +204,13 @@ def _order(row: dict):
 def observations_from_tables(source: TableSource, report: MappingReport) -> list[Observation]:
     """Every row of the known tables as a Stripe object sighting (`source` = table name)."""
     folded: dict[str, list[tuple[str, dict, dict]]] = defaultdict(list)  # type → (table, row, obj)
+    kinds = {table: table_kind(table) for table in source.tables}
+    if not any(kinds.values()):
+        raise NoStripeTables(_no_tables_message(source))
     for table in sorted(source.tables):
-        kind = _TABLE_TO_TYPE.get(table)
+        kind = kinds[table]
         if kind is None:
-            report.excluded[f"table {table}: not used"] += 1
+            report.excluded[f"table {table}: not a Stripe table this connector reads"] += 1
             continue
         try:
             rows = sorted(source.rows(table), key=_order)
@@ -224,6 +257,26 @@ def observations_from_tables(source: TableSource, report: MappingReport) -> list
                 Observation(kind, str(obj.get("id")), obj, table, len(observations) + 1, observed)
             )
     return [o for o in observations if o.id and o.id != "None"]
+
+
+def _no_tables_message(source: TableSource) -> str:
+    where = source.location + (f" (schema {source.schema})" if source.schema else "")
+    found = ", ".join(sorted(source.tables)) or "no tables at all"
+    lines = [
+        f"No Stripe table recognised in {where}: nothing was imported.",
+        f"Tables found: {found}.",
+        "Expected Stripe tables as Fivetran, Airbyte or Stitch name them (singular or plural, any "
+        "case, optionally prefixed stripe_): " + ", ".join(n for n, *_ in TABLES.values()) + ".",
+    ]
+    if source.schema is not None and len(source.schemas) > 1:
+        others = ", ".join(s for s in source.schemas if s != source.schema)
+        lines.append(f"Other schemas in the database: {others} (choose one with --schema).")
+    elif source.schema is None:
+        lines.append(
+            "A folder holds one file (charge.csv) or one sub-folder of part files (charge/) per "
+            f"table; readable files: {', '.join(FILE_SUFFIXES)}."
+        )
+    return "\n".join(lines)
 
 
 def _attach_charge_card(charge: dict, card: dict | None, cards_by_pm: dict[str, dict]) -> None:

@@ -57,7 +57,11 @@ def vocabulary(entity: str, column: str) -> tuple[str, ...] | None:
 
 def to_arrow(entity: Entity, cols: dict, offsets: dict[str, int], seed: int) -> pa.Table:
     arrays = []
+    rows = len(cols[entity.key])
     for c in entity.columns:
+        if c.name not in cols and not c.required:  # optional facts the simulation does not model
+            arrays.append(pa.nulls(rows, col.ARROW_TYPES[c.type]))
+            continue
         values = cols[c.name]
         arrays.append(_column(entity.name, c.name, c.type, values, offsets, seed))
     return pa.Table.from_arrays(arrays, schema=col.arrow_schema(entity))

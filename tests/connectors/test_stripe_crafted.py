@@ -13,7 +13,7 @@ from orchestration.connectors.common import MappingReport
 from orchestration.connectors.run import import_stripe, read_stripe_source
 from orchestration.connectors.stripe_objects import map_stripe_observations
 from orchestration.contract import ENTITIES
-from tests.connectors.crafted_stripe import ts, write_crafted_stripe
+from tests.connectors.crafted_stripe import ts, without_collection_facts, write_crafted_stripe
 
 D = Decimal
 
@@ -35,7 +35,10 @@ def _current(rows, entity, key):
     for r in rows[entity]:
         if r[key] not in latest or r["updated_at"] > latest[r[key]]["updated_at"]:
             latest[r[key]] = r
-    return {k: {c: v for c, v in r.items() if c != "_source"} for k, r in latest.items()}
+    return {
+        k: without_collection_facts({c: v for c, v in r.items() if c != "_source"})
+        for k, r in latest.items()
+    }
 
 
 def test_failed_charge_retry_and_payment_intent_attempts(mapped):

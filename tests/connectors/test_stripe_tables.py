@@ -14,7 +14,7 @@ from orchestration.connectors.common import MappingReport
 from orchestration.connectors.run import import_stripe_tables
 from orchestration.connectors.stripe_objects import map_stripe_observations
 from orchestration.connectors.stripe_tables import TableSource, observations_from_tables
-from tests.connectors.crafted_stripe import ts
+from tests.connectors.crafted_stripe import ts, without_collection_facts
 
 D = Decimal
 FIVETRAN = Path(__file__).parent / "data" / "fivetran_stripe"
@@ -32,7 +32,10 @@ def _map(location, schema=None):
 
 
 def _by_key(rows, entity, key):
-    return {r[key]: {c: v for c, v in r.items() if c != "_source"} for r in rows[entity]}
+    return {
+        r[key]: without_collection_facts({c: v for c, v in r.items() if c != "_source"})
+        for r in rows[entity]
+    }
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +122,7 @@ def test_invoices_customers_refunds_disputes(from_csv):
         "cus_FA",
     )
     assert read_report.excluded == {
-        "table balance_transaction: not used": 1,
+        "table balance_transaction: not a Stripe table this connector reads": 1,
         "table invoice: deleted in Stripe": 1,
     }
 

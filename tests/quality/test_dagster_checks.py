@@ -62,11 +62,35 @@ def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:
     }
 
 
-def test_a_failing_error_check_blocks_what_is_built_from_the_asset(settings):
-    # i2's newer version is due before it was issued: ingestion accepts the row (each value is
-    # valid on its own), the raw.invoices ranges check does not.
+def test_one_incoherent_landing_row_is_quarantined_and_blocks_nothing(settings):
+    # i2's newer version is due a day before it was issued (beyond the 15-minute clock-skew
+    # tolerance): one odd row, so ingestion quarantines it and everything is still built.
     bad = {**ROWS["invoices"][2], "due_at": "2026-02-01", "updated_at": "2026-02-02 01:00"}
     write_landing(settings.landing_dir, "invoices", "2026-04-01.csv", [bad])
+
+    result = materialize()
+
+    assert "built_from_invoices" in materialized(result)
+    assert evaluations(result)["raw/invoices:ranges"].passed
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute(
+            "select source_file, reason_code, reason from raw._quarantine"
+        ).fetchall() == [
+            ("invoices/2026-04-01.csv", "invalid",
+             "due_before_issue: `due_at` before `issued_at` by more than the clock-skew tolerance"),
+        ]  # fmt: skip
+
+
+def test_a_failing_error_check_blocks_what_is_built_from_the_asset(settings):
+    # Structural corruption that no landing row can cause: raw.invoices altered by hand (or by
+    # a loader bug) with a version due before it was issued. The raw check refuses it.
+    assert materialize().success
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(
+            "insert into raw.invoices by name select * replace ("
+            "timestamp '2026-02-01' as due_at, timestamp '2026-02-02 01:00' as updated_at) "
+            "from raw.invoices where invoice_id = 'i2'"
+        )
 
     result = materialize()
 

@@ -17,13 +17,15 @@ write_off_escalations as (
 resolved as (
     select
         invoices.*,
-        invoices.status not in ('draft', 'void') as is_receivable,
+        -- A 0.00 invoice (trial, 100 %-off coupon) is an invoice but never money owed: it is
+        -- kept in fct_invoices and stays out of every balance, ageing and recovery figure.
+        invoices.status not in ('draft', 'void') and invoices.amount_due > 0 as is_receivable,
         case
             when invoices.status = 'paid' or invoices.paid_at is not null
                 then coalesce(invoices.paid_at, invoices.updated_at)
         end as fully_paid_at,
         case
-            when invoices.status in ('draft', 'void') then null
+            when invoices.status in ('draft', 'void') or invoices.amount_due = 0 then null
             when invoices.written_off_at is not null
                 or write_off_escalations.escalated_at is not null
                 or invoices.status = 'uncollectible'

@@ -9,6 +9,9 @@ select
     upper(country) as country,
     verification_status,
     created_at,
+    delinquent as is_delinquent,
+    balance,
+    upper(balance_currency) as balance_currency,
     updated_at,
     _loaded_at as loaded_at
 from source

@@ -12,7 +12,8 @@ select
     reason,
     opened_at,
     status,
-    closed_at,
+    {{ not_before('closed_at', 'opened_at') }} as closed_at,
+    evidence_due_at,
     updated_at,
     _loaded_at as loaded_at
 from source

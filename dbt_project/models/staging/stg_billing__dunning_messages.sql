@@ -9,8 +9,8 @@ select
     channel,
     template,
     sent_at,
-    opened_at,
-    clicked_at,
+    {{ not_before('opened_at', 'sent_at') }} as opened_at,
+    {{ not_before('clicked_at', 'sent_at') }} as clicked_at,
     updated_at,
     _loaded_at as loaded_at
 from source

@@ -10,11 +10,14 @@ select
     amount_due,
     coalesce(amount_paid, 0)::decimal(18, 2) as amount_paid,
     issued_at,
-    due_at,
-    paid_at,
+    {{ not_before('due_at', 'issued_at') }} as due_at,
+    {{ not_before('paid_at', 'issued_at') }} as paid_at,
     status,
     written_off_at,
     billing_reason,
+    amount_remaining as reported_amount_remaining,
+    attempt_count as reported_attempt_count,
+    next_payment_attempt_at,
     updated_at,
     _loaded_at as loaded_at
 from source

@@ -139,14 +139,14 @@ STRIPE_API_KEY = dg.AssetKey(["connectors", "stripe_api"])
 def stripe_api_pull(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Optional: new Stripe objects and events from the API → a dump in sources/stripe/api/.
     Does nothing unless a Stripe API key is configured (`settings.stripe_api_key`)."""
-    from orchestration.connectors.stripe_api import https_fetch, pull
+    from orchestration.connectors.stripe_api import pull, stripe_client
 
     settings = load_settings()
     api_key = settings.stripe_api_key
     if not api_key:
         context.log.info("No Stripe API key configured: the Stripe source is files only.")
         return dg.MaterializeResult(metadata={"pulled": 0})
-    written = pull(source_locations(settings)["stripe"] / "api", https_fetch(api_key))
+    written = pull(source_locations(settings)["stripe"] / "api", stripe_client(api_key))
     return dg.MaterializeResult(
         metadata={"pulled": sum(written.values()), "dumps": dg.MetadataValue.json(written)}
     )

@@ -13,6 +13,7 @@ import duckdb
 
 from orchestration import ingest
 from orchestration.config import load_settings
+from orchestration.contract import ENTITIES
 from orchestration.publish import open_published, publish
 
 
@@ -140,10 +141,16 @@ def _leaks(published: Path, exact: list[str], contained: list[str]) -> list[str]
 
 
 def test_no_raw_email_or_name_reaches_any_published_table(sample_settings, tmp_path):
+    # Every value of every column the contract marks as PII (emails, names, IP addresses, free-text
+    # comments), longer than 5 characters so that a short name cannot collide with a code.
+    pii_columns = [(e.name, c.name) for e in ENTITIES for c in e.columns if c.pii]
+    assert {("customers", "email"), ("customers", "name")} <= set(pii_columns)
     with duckdb.connect(str(sample_settings.warehouse_path), read_only=True) as con:
         pii = con.execute(
-            "select distinct email from raw.customers where email is not null "
-            "union select distinct name from raw.customers where length(name) > 5"
+            " union ".join(
+                f"select distinct {column}::varchar from raw.{entity} where length({column}) > 5"
+                for entity, column in pii_columns
+            )
         ).fetchall()
     pii = [p for (p,) in pii]
     assert len(pii) > 100

@@ -156,7 +156,7 @@ def test_no_raw_email_or_name_reaches_any_published_table(sample_settings, tmp_p
     assert len(pii) > 100
     # The pipeline's own publish of the sample (no quarantined rows)...
     leaks = _leaks(sample_settings.published_path, pii, [])
-    assert leaks == [], f"raw email or name in published columns: {leaks}"
+    assert leaks == [], f"raw PII in published columns: {leaks}"
     # ...and the same warehouse with a quarantined customer, which the published
     # ops.quarantine_summary counts (entity, file, reason) but must not quote.
     published = _published_with_a_quarantined_customer(sample_settings, tmp_path)
@@ -167,4 +167,4 @@ def test_no_raw_email_or_name_reaches_any_published_table(sample_settings, tmp_p
     assert summary == [("customers", "customers/bad.csv", "invalid", 1)]
     contained = [QUARANTINED_EMAIL, QUARANTINED_NAME]
     leaks = _leaks(published, pii + contained, contained)
-    assert leaks == [], f"raw email or name in published columns: {leaks}"
+    assert leaks == [], f"raw PII in published columns: {leaks}"

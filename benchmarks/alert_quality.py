@@ -221,10 +221,14 @@ def _first_hour(first_hour: tuple | None) -> str:
     if first_hour is None:
         return "not measured"
     attempts, failures, expected, score, anomalous = first_hour
-    expected_text = "no baseline" if expected is None else f"{100 * expected:.1f}% expected"
+    if not attempts:
+        return "no attempts"
+    # Without a baseline the marts have no expected rate and no score (null, not 0).
+    if expected is None:
+        return f"{failures} of {attempts} attempts failed, no baseline yet (not judged)"
     return (
-        f"{failures} of {attempts} attempts failed vs {expected_text}, score {score:.1f}"
-        f"{'' if anomalous else ' (not anomalous)'}"
+        f"{failures} of {attempts} attempts failed vs {100 * expected:.1f}% expected, "
+        f"score {score:.1f}{'' if anomalous else ' (not anomalous)'}"
     )
 
 

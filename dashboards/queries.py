@@ -508,7 +508,7 @@ def failure_rates(f: Filters, grain: str, segments: list[tuple[str, str]]) -> pd
         f"""
         select segment_type, segment_value, window_start, attempts, failures, failure_rate,
                expected_rate, expected_rate_upper, score, lift, revenue_affected,
-               is_anomalous, explained_by
+               is_anomalous, explained_by, evaluation_status
         from {table}
         where (segment_type, segment_value) in ({pairs})
           and window_start >= ? and window_start < ?::date + 1
@@ -517,6 +517,12 @@ def failure_rates(f: Filters, grain: str, segments: list[tuple[str, str]]) -> pd
         [*(value for pair in segments for value in pair), f.start, f.end],
         needs=(table,),
     )
+
+
+def monitoring_status() -> pd.Series:
+    """The one row of `marts.monitoring_status`: what monitoring could judge, in numbers and words."""
+    status = fetch("select * from marts.monitoring_status", needs=("marts.monitoring_status",))
+    return status.iloc[0]
 
 
 def incidents(f: Filters) -> pd.DataFrame:

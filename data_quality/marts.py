@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data_quality.core import Check, Expect, Probe, QualityConfig, between, none_of, one_row
+from data_quality.core import (
+    Check,
+    Expect,
+    Probe,
+    QualityConfig,
+    at_least,
+    at_most,
+    dispersion,
+    drift_limits,
+    none_of,
+    one_row,
+)
 from data_quality.raw import current
 from orchestration.contract import ENTITY_BY_NAME
 
@@ -197,31 +208,59 @@ def invoices_reconcile_check() -> Check:
 
 
 def decline_mix_check() -> Check:
+    shares = ("hard_decline_share", "fraud_decline_share")
+
     def frame(probe: Probe) -> pd.DataFrame:
-        return probe.frame(
-            """
-            select count(*) filter (where not is_success) as failed_attempts,
-                count(*) filter (where decline_class in ('hard', 'fraud'))
-                    / nullif(count(*) filter (where not is_success), 0) as hard_decline_share,
-                count(*) filter (where decline_class = 'fraud')
-                    / nullif(count(*) filter (where not is_success), 0) as fraud_decline_share
+        days = probe.config.decline_recent_days
+        # Failed attempts by window of `days`, counted back from the newest: window 0 is the
+        # recent one, the others are the history it is compared with.
+        windows = probe.frame(
+            f"""
+            select floor(date_diff('second', attempted_at,
+                    (select max(attempted_at) from marts.fct_payment_attempts))
+                    / ({days} * 86400))::int as window_no,
+                count(*) as failed,
+                count(*) filter (where decline_class in ('hard', 'fraud')) as hard,
+                count(*) filter (where decline_class = 'fraud') as fraud
             from marts.fct_payment_attempts
+            where not is_success
+            group by window_no
             """
         )
+        rows = {int(r.window_no): r for r in windows.itertuples()}
+        recent = rows.pop(0, None)
+        recent_n = int(recent.failed) if recent else 0
+        earlier_n = sum(int(r.failed) for r in rows.values())
+        row: dict = {"recent_failed_attempts": recent_n, "earlier_failed_attempts": earlier_n}
+        for share, hits in zip(shares, ("hard", "fraud"), strict=True):
+            history = [(int(getattr(r, hits)), int(r.failed)) for r in rows.values()]
+            row[f"recent_{share}"] = getattr(recent, hits) / recent_n if recent_n else None
+            row[f"{share}_dispersion"] = round(dispersion(history), 6)
+            low, high = drift_limits(
+                probe.config,
+                sum(h for h, _ in history),
+                earlier_n,
+                recent_n,
+                row[f"{share}_dispersion"],
+            )
+            row[f"recent_{share}_low"], row[f"recent_{share}_high"] = low, high
+        return one_row(row)
 
     def expectations(config: QualityConfig) -> list[Expect]:
+        window = f"last {config.decline_recent_days} days vs before"
         return [
-            between("hard_decline_share", *config.hard_decline_share_band),
-            between("fraud_decline_share", *config.fraud_decline_share_band),
+            expect(f"recent_{share}", f"recent_{share}_{side}", window)
+            for share in shares
+            for expect, side in ((at_least, "low"), (at_most, "high"))
         ]
 
     return Check(
         asset=mart("fct_payment_attempts"),
         name="decline_mix",
         severity="WARN",
-        description="Share of hard (incl. fraud) declines among failed attempts, and of fraud "
-        "declines alone, within their usual bands: a shift means a processor or "
-        "classification change, or an attack.",
+        description="Shares of hard (incl. fraud) and of fraud declines among the last days' "
+        "failed attempts, within the p-chart limits of the data's own earlier history: a shift "
+        "means a processor or classification change, or an attack.",
         frame=frame,
         expectations=expectations,
     )

@@ -6,6 +6,7 @@ import argparse
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestration.alerting.commands import add_alerts_parser
@@ -43,7 +44,10 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
         from orchestration.generator import GeneratorConfig, generate
 
         print(f"Landing folder {settings.landing_dir} is empty: generating the sample data.")
-        generate(GeneratorConfig(customers=DEMO_CUSTOMERS), settings.landing_dir)
+        # The demo's history ends at the start of today, so freshness (judged against the wall
+        # clock, as a live feed must be) holds on a fresh demo; tests pin their own end date.
+        today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+        generate(GeneratorConfig(customers=DEMO_CUSTOMERS, end=today), settings.landing_dir)
     ok = build(settings)
     if ok:
         print(f"Warehouse built: {settings.warehouse_path}")

@@ -206,8 +206,29 @@ with ui.guard("Failure rates"):
         st.plotly_chart(failure_chart(rows, f"{segment_type} = {segment_value}"))
     st.caption(
         "Band: the rate the segment's own history predicts for that hour of the week (or "
-        "weekday), up to the upper bound the significance test uses. ✕ = anomalous window."
+        "weekday), up to the upper bound the significance test uses; none where there is no "
+        "history yet. ✕ = anomalous window."
     )
+    # Say what could not be judged: a quiet chart is not a clean bill of health.
+    status = q.monitoring_status()
+    charted = rates["evaluation_status"].value_counts() if not rates.empty else pd.Series()
+    thin, unbased = (int(charted.get(key, 0)) for key in ("insufficient_volume", "no_baseline"))
+    limits = []
+    if thin:
+        limits.append(
+            f"{thin:,} have fewer than {int(status['min_window_attempts'])} attempts, below what "
+            "monitoring can judge"
+        )
+    if unbased:
+        limits.append(f"{unbased:,} have no baseline yet (no expected band)")
+    if limits:
+        st.info(
+            f"Of the {len(rates):,} windows charted, {' and '.join(limits)}: none of them can raise "
+            "an alert on its own.",
+            icon=":material/info:",
+        )
+    if status["evaluation_status"] != "evaluated":
+        st.caption(status["evaluation_note"])
 
 st.subheader("Disputes against the card networks' thresholds")
 with ui.guard("Network dispute ratios"):

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,7 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from orchestration.config import DBT_PROJECT_DIR, REPO_ROOT
-from tests.alerting import detection_fixture
+from tests.alerting import detection_fixture, tiny_account_fixture
 
 INCIDENT_COLUMNS = {
     "incident_id": "varchar", "detector": "varchar", "incident_type": "varchar",
@@ -183,10 +184,20 @@ def write_incidents(path: Path, incidents: list[dict[str, Any]], as_of: datetime
 @pytest.fixture(scope="session")
 def monitored(tmp_path_factory) -> Path:
     """A warehouse holding the crafted history (detection_fixture) and the monitoring marts."""
-    root = tmp_path_factory.mktemp("detection")
+    return build_monitoring(tmp_path_factory.mktemp("detection"), detection_fixture.build)
+
+
+@pytest.fixture(scope="session")
+def monitored_tiny(tmp_path_factory) -> Path:
+    """The monitoring marts of a tiny account with no history (tiny_account_fixture)."""
+    return build_monitoring(tmp_path_factory.mktemp("tiny_account"), tiny_account_fixture.build)
+
+
+def build_monitoring(root: Path, fill: Callable[[duckdb.DuckDBPyConnection], None]) -> Path:
+    """Fill `raw.*` with `fill`, then build the monitoring marts and what they depend on."""
     warehouse = root / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        detection_fixture.build(con)
+        fill(con)
     env = {
         **os.environ,
         "ARREARS_WAREHOUSE": str(warehouse),

@@ -72,3 +72,16 @@ def test_the_sample_builds_alerts_match_its_ground_truth(sample_settings, ground
     assert len(found) == 1
     assert found[0].first_detected_at - attack.start <= timedelta(minutes=5)
     assert [a for a in alerts if not any(matches(a, t) for t in truths)] == []
+
+
+def test_a_late_outages_first_hour_is_described_without_inventing_a_baseline():
+    from benchmarks.alert_quality import _first_hour
+
+    assert _first_hour((6, 6, 0.309, 2.3, False)) == (
+        "6 of 6 attempts failed vs 30.9% expected, score 2.3 (not anomalous)"
+    )
+    # The marts leave expected rate and score null without history (they read 0.999 and 0).
+    assert _first_hour((15, 15, None, None, False)) == (
+        "15 of 15 attempts failed, no baseline yet (not judged)"
+    )
+    assert _first_hour((0, 0, None, 0.0, False)) == "no attempts"

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from data_quality.core import QualityConfig
+from data_quality.core import QualityConfig, dispersion, drift_limits
 from data_quality.marts import mart_checks
 from data_quality.raw import raw_checks
 from data_quality.runner import run_checks
@@ -38,8 +38,15 @@ def test_the_clean_generated_sample_passes_every_check(sample_warehouse):
         "select count(*) filter (where not is_success), "
         "count(*) filter (where decline_class in ('hard', 'fraud')) from marts.fct_payment_attempts"
     ).fetchone()
+    recent_failed, recent_hard = sample_warehouse.execute(
+        "select count(*) filter (where not is_success), "
+        "count(*) filter (where decline_class in ('hard', 'fraud')) from marts.fct_payment_attempts "
+        "where attempted_at > (select max(attempted_at) from marts.fct_payment_attempts) "
+        "- interval 7 day"
+    ).fetchone()
     mix = results["marts.fct_payment_attempts.decline_mix"].observed
-    assert mix["hard_decline_share"] == pytest.approx(hard / failed_attempts, abs=1e-6)
+    assert mix["earlier_failed_attempts"] == failed_attempts - recent_failed
+    assert mix["recent_hard_decline_share"] == pytest.approx(recent_hard / recent_failed, abs=1e-6)
 
 
 def test_reconciliation_a_lost_invoice_and_a_restated_amount(sample_warehouse):
@@ -138,21 +145,45 @@ def test_ageing_an_invoice_in_the_wrong_bucket_on_the_as_of_day(sample_warehouse
     )
 
 
-def test_decline_mix_outside_its_band_is_a_warning(sample_warehouse):
+def test_a_shift_of_the_decline_mix_is_a_warning(sample_warehouse):
+    """A history whose mix is steady (a quarter of the failures hard, by a hash of the id) and
+    last 30 days where every failure is hard (a processor re-classing its codes): the recent
+    share leaves the band of the data's own history. The sample's real mix varies from month
+    to month more than chance (dispersion > 1), which widens the band instead of warning."""
     con = sample_warehouse
-    con.execute("update marts.fct_payment_attempts set decline_class = 'hard' "
-                "where decline_class = 'soft'")  # fmt: skip
-    failed_attempts, hard = con.execute(
-        "select count(*) filter (where not is_success), "
-        "count(*) filter (where decline_class in ('hard', 'fraud')) from marts.fct_payment_attempts"
-    ).fetchone()
-    share = round(hard / failed_attempts, 6)
-    assert share > 0.6
+    recent = (
+        "attempted_at > (select max(attempted_at) from marts.fct_payment_attempts) "
+        "- interval 30 day"
+    )
+    con.execute(
+        "update marts.fct_payment_attempts set decline_class = case "
+        f"when {recent} or hash(attempt_id) % 4 = 0 then 'hard' else 'soft' end "
+        "where not is_success"
+    )
 
-    results = run(con)
+    results = run(con, decline_recent_days=30)
 
+    observed = results["marts.fct_payment_attempts.decline_mix"].observed
+    high = round(observed["recent_hard_decline_share_high"], 6)
+    assert observed["recent_hard_decline_share"] == 1.0 and high < 0.5
     assert failed(results) == {
         "marts.fct_payment_attempts.decline_mix": "marts.fct_payment_attempts.decline_mix failed: "
-        f"hard_decline_share = {share} (expected 0.05 ≤ hard_decline_share ≤ 0.6)."
+        f"recent_hard_decline_share = 1.0, recent_hard_decline_share_high = {high} (expected "
+        "recent_hard_decline_share ≤ recent_hard_decline_share_high (last 30 days vs before))."
     }
     assert results["marts.fct_payment_attempts.decline_mix"].check.severity == "WARN"
+
+
+def test_drift_limits_and_dispersion_by_hand():
+    config = QualityConfig()
+    # p = 20/100, n_recent = 25: 3·√(0.2·0.8/25) = 0.24 around 0.2.
+    low, high = drift_limits(config, 20, 100, 25)
+    assert (low, high) == (0.0, pytest.approx(0.44))
+    # Twice the chance variation doubles the spread: 0.2 ± 0.48.
+    assert drift_limits(config, 20, 100, 25, dispersion=2.0) == (0.0, pytest.approx(0.68))
+    # Never tighter than 2 points; no baseline below 50 earlier attempts.
+    assert drift_limits(config, 0, 100, 25) == (0.0, 0.02)
+    assert drift_limits(config, 10, 49, 25) == (None, None)
+    # Windows of 100 with 10, 30, 20 hits: pooled 0.2, σ = 0.04, z = −2.5, 2.5, 0: sd = 2.5.
+    assert dispersion([(10, 100), (30, 100), (20, 100)]) == pytest.approx(2.5)
+    assert dispersion([(20, 100), (20, 100)]) == 1.0  # fewer than 3 windows: chance alone

@@ -44,7 +44,9 @@ daily as (
     group by calendar.day_start
 ),
 
--- Pass 1: days far above the median of the previous weeks are set aside...
+-- Pass 1: days far above the median of the previous weeks are set aside... (a floor of one
+-- dispute a day, also on the first day, whose median is NULL: a screening prior only — the
+-- published expected count needs `dispute_min_history_days` of history)
 screening as (
     select
         *,

@@ -22,6 +22,7 @@ select
     score,
     revenue_affected,
     is_screened_out,
+    evaluation_status,
     is_anomalous,
     anomaly_basis,
     stretch_score,

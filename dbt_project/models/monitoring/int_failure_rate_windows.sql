@@ -5,18 +5,19 @@
 
 {%- set baseline_weeks = var('failure_rate_baseline_weeks', 6) %}
 {%- set level_blocks = var('failure_rate_level_blocks', 4) %}
-{%- set min_block_attempts = var('failure_rate_min_block_attempts', 20) %}
+{%- set min_block_attempts = var('failure_rate_min_block_attempts') %}
+{%- set min_level_blocks = var('failure_rate_min_level_blocks') %}
 {%- set prior_attempts = var('failure_rate_prior_attempts', 50) %}
 {%- set baseline_z = var('failure_rate_baseline_z', 2) %}
 {%- set dom_months = var('failure_rate_day_of_month_months', 6) %}
 {%- set dom_prior_failures = var('failure_rate_day_of_month_prior_failures', 10) %}
 {%- set dom_max_factor = var('failure_rate_day_of_month_max_factor', 2) %}
 {%- set screening_score = var('failure_rate_screening_score', 3) %}
-{%- set min_attempts = var('failure_rate_min_attempts', 20) %}
+{%- set min_attempts = var('failure_rate_min_attempts') %}
 {%- set min_excess_failures = var('failure_rate_min_excess_failures', 5) %}
 {%- set min_lift = var('failure_rate_min_lift', 1.5) %}
 {%- set min_increase = var('failure_rate_min_increase', 0.05) %}
-{%- set min_score = var('failure_rate_min_score', 6) %}
+{%- set min_score = var('failure_rate_min_score') %}
 {%- set continue_score = var('failure_rate_continue_score', 1.3) %}
 {%- set attribution_margin = var('failure_rate_attribution_margin', 0.2) %}
 
@@ -129,7 +130,7 @@ windows as (
             else isodow(counts.window_start) - 1
         end as seasonal_slot,
         -- At least two weeks of history before the segment is judged.
-        case when len(list_filter(levels.block_rates, lambda x: x is not null)) >= 2
+        case when len(list_filter(levels.block_rates, lambda x: x is not null)) >= {{ min_level_blocks }}
                 then list_median(levels.block_rates)
         end as level_rate
     from counts
@@ -242,10 +243,15 @@ expected as (
     select
         weekly_expected.*,
         coalesce(own.own_factor, overall.own_factor) as day_of_month_factor,
-        least(
-            weekly_expected.weekly_expected_rate * coalesce(own.own_factor, overall.own_factor),
-            0.999
-        ) as expected_rate
+        -- DuckDB's least() skips NULL: without the case, no baseline would read 0.999.
+        case
+            when weekly_expected.weekly_expected_rate is not null
+                and coalesce(own.own_factor, overall.own_factor) is not null
+                then least(
+                        weekly_expected.weekly_expected_rate * coalesce(own.own_factor, overall.own_factor),
+                        0.999
+                    )
+        end as expected_rate
     from weekly_expected
     left join day_of_month_factors as own
         on weekly_expected.segment_type = own.segment_type
@@ -259,11 +265,14 @@ expected as (
 scored as (
     select
         *,
-        least(
-            expected_rate
-            + {{ baseline_z }} * sqrt(expected_rate * (1 - expected_rate) / baseline_attempts),
-            1
-        ) as expected_rate_upper
+        case
+            when expected_rate is not null
+                then least(
+                        expected_rate
+                        + {{ baseline_z }} * sqrt(expected_rate * (1 - expected_rate) / baseline_attempts),
+                        1
+                    )
+        end as expected_rate_upper
     from expected
 ),
 
@@ -665,11 +674,21 @@ select
     triggered.expected_rate_upper,
     triggered.failure_rate / nullif(triggered.expected_rate, 0) as lift,
     triggered.excess_failures,
-    coalesce(triggered.score, 0) as score,
-    greatest(
-        triggered.amount_failed - triggered.expected_rate * triggered.amount_attempted, 0
-    )::decimal(18, 2) as revenue_affected,
+    -- No baseline, no score: the tail test needs an expected rate.
+    case when triggered.expected_rate is not null then coalesce(triggered.score, 0) end as score,
+    case
+        when triggered.expected_rate is not null
+            then greatest(triggered.amount_failed - triggered.expected_rate * triggered.amount_attempted, 0)
+    end::decimal(18, 2) as revenue_affected,
     triggered.is_screened_out,
+    -- What monitoring could judge (failure_rates.yml). A window too thin to be anomalous alone
+    -- was still judged when it completed an anomalous stretch.
+    case
+        when triggered.is_stretch_anomalous then 'evaluated'
+        when triggered.attempts < {{ min_attempts }} then 'insufficient_volume'
+        when triggered.expected_rate is null then 'no_baseline'
+        else 'evaluated'
+    end as evaluation_status,
     triggered.is_anomalous or triggered.is_stretch_anomalous as is_anomalous,
     case
         when triggered.is_anomalous then 'window'

@@ -75,6 +75,12 @@ def test_dbt_project_vars_and_their_environment_defaults():
         "dunning_attribution_days": 7,
         "plan_grace_days": 7,
         "pii_hash_salt": "{{ env_var('ARREARS_PII_SALT', 'arrears') }}",
+        # Failure-rate monitoring's floor and history (boundaries: _monitoring_intermediate.yml
+        # failure_rate_windows_are_judged_from_the_volume_floor_with_a_baseline).
+        "failure_rate_min_score": 6,
+        "failure_rate_min_attempts": 20,
+        "failure_rate_min_level_blocks": 2,
+        "failure_rate_min_block_attempts": 20,
     }
     # dbt's default reporting currency is the one Python defaults to.
     assert load_settings({}).reporting_currency == "EUR"
@@ -91,18 +97,15 @@ MONITORING_VAR_DEFAULTS = {
     "card_testing_min_failure_share": "0.5",
     "failure_rate_baseline_weeks": "6",
     "failure_rate_level_blocks": "4",
-    "failure_rate_min_block_attempts": "20",
     "failure_rate_prior_attempts": "50",
     "failure_rate_baseline_z": "2",
     "failure_rate_day_of_month_months": "6",
     "failure_rate_day_of_month_prior_failures": "10",
     "failure_rate_day_of_month_max_factor": "2",
     "failure_rate_screening_score": "3",
-    "failure_rate_min_attempts": "20",
     "failure_rate_min_excess_failures": "5",
     "failure_rate_min_lift": "1.5",
     "failure_rate_min_increase": "0.05",
-    "failure_rate_min_score": "6",
     "failure_rate_continue_score": "1.3",
     "failure_rate_attribution_margin": "0.2",
     "incident_max_silence_windows": "3",

@@ -25,11 +25,10 @@ def test_quality_config_defaults():
         volume_min_ratio=0.1,
         volume_max_ratio=10.0,
         freshness_max_age_hours={"invoices": 48.0, "payment_attempts": 48.0},
-        max_unknown_decline_share=0.05,
         decline_recent_days=7,
-        max_failed_without_code_share=0.02,
-        hard_decline_share_band=(0.05, 0.60),
-        fraud_decline_share_band=(0.0, 0.15),
+        drift_z=3.0,
+        drift_min_shift=0.02,
+        drift_min_baseline=50,
         amount_tolerance=0.005,
     ), "QualityConfig() defaults changed; update docs/data_quality.md and this test together"
 

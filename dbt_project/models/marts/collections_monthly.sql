@@ -114,8 +114,11 @@ churn as (
             where subscriptions.started_at < months.month_start
             and (subscriptions.canceled_at is null or subscriptions.canceled_at >= months.month_start)
         ) as active_at_month_start,
+        -- Of the same population as the denominator (DOMAIN.md): a subscription started and
+        -- cancelled within the month is not churn from the month-start base.
         count(*) filter (
             where subscriptions.cancel_reason = 'non_payment'
+            and subscriptions.started_at < months.month_start
             and subscriptions.canceled_at >= months.month_start
             and subscriptions.canceled_at < months.month_start + interval 1 month
         ) as involuntary_cancellations,

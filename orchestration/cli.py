@@ -18,6 +18,16 @@ from orchestration.contract import contract_markdown
 DEMO_CUSTOMERS = 20_000
 
 
+def demo_config(now: datetime | None = None):
+    """The demo's sample: its history ends at the start of today (UTC), so freshness, judged
+    against the wall clock as a live feed must be, holds on a fresh `make demo`."""
+    from orchestration.generator import GeneratorConfig
+
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return GeneratorConfig(customers=DEMO_CUSTOMERS, end=today)
+
+
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.generator import GeneratorConfig, generate
 
@@ -42,13 +52,10 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.pipeline import build, landing_is_empty
 
     if args.generate_if_empty and landing_is_empty(settings):
-        from orchestration.generator import GeneratorConfig, generate
+        from orchestration.generator import generate
 
         print(f"Landing folder {settings.landing_dir} is empty: generating the sample data.")
-        # The demo's history ends at the start of today, so freshness (judged against the wall
-        # clock, as a live feed must be) holds on a fresh demo; tests pin their own end date.
-        today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
-        generate(GeneratorConfig(customers=DEMO_CUSTOMERS, end=today), settings.landing_dir)
+        generate(demo_config(), settings.landing_dir)
     ok = build(settings)
     if ok:
         print(f"Warehouse built: {settings.warehouse_path}")

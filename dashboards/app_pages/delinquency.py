@@ -25,7 +25,7 @@ with ui.guard("Receivables by age"):
     st.subheader("Receivables by ageing bucket")
     daily = q.receivables_daily(f)
     if daily.empty:
-        ui.empty_note("Receivables")
+        ui.empty_note("Receivables", "invoices", purpose="the ageing of receivables")
     else:
         fig = go.Figure()
         for (column, name), colour in zip(BUCKETS, ui.SEQUENTIAL, strict=True):
@@ -165,7 +165,7 @@ with ui.guard("Breakdown by segment"):
     )
     segments = q.receivables_by_segment(f, dimension or "plan")
     if segments.empty:
-        ui.empty_note("Segments")
+        ui.empty_note("Segments", "invoices", purpose="the breakdown of receivables")
     else:
         top = segments.head(15)
         fig = go.Figure()

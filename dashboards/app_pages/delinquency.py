@@ -244,7 +244,13 @@ with ui.guard("Prevention effects"):
                 marker_color=ui.PURPLE,
             )
             fig.update_yaxes(tickformat=".1%", rangemode="tozero")
-            st.plotly_chart(ui.style(fig, x="Group", y="Rate (%)", height=300))
+            # Keyed: on a warehouse without invoices both charts are empty, hence identical.
+            st.plotly_chart(
+                ui.style(fig, x="Group", y="Rate (%)", height=300),
+                key=f"prevention_{dimension_name}",
+            )
+    if effects.empty:
+        ui.empty_note("Prevention effects", "invoices", purpose="prevention effects")
     st.caption(
         "All time, company-wide. Groups differ in more than the measure itself, so read these "
         "as descriptions, not as the measure's effect."

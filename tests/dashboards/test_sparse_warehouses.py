@@ -11,6 +11,7 @@ import pytest
 
 from dashboards.components import check_verdict
 from tests.dashboards.conftest import PAGES, pointed_at, run_page
+from tests.dashboards.sparse_shapes import SHAPES
 
 
 def texts(at) -> list[str]:
@@ -50,8 +51,9 @@ LABELS = {"subscriptions": "subscriptions", "invoices": "invoices",
           "payment_attempts": "payment attempts", "disputes": "disputes"}  # fmt: skip
 
 
-def test_every_page_renders_and_names_what_is_missing(sparse):
-    shape, settings = sparse
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_every_page_renders_and_names_what_is_missing(sparse_warehouses, name):
+    shape, settings = SHAPES[name], sparse_warehouses(name)
     notes: dict[str, list[str]] = {}
     with pointed_at(settings):
         for _, title, page in PAGES:
@@ -81,15 +83,8 @@ def test_every_page_renders_and_names_what_is_missing(sparse):
             ), (shape.name, everything)
 
 
-def _shape(sparse, name: str):
-    shape, settings = sparse
-    if shape.name != name:
-        pytest.skip(f"checks the {name} shape")
-    return settings
-
-
-def test_customers_only(sparse):
-    settings = _shape(sparse, "customers_only")
+def test_customers_only(sparse_warehouses):
+    settings = sparse_warehouses("customers_only")
     with pointed_at(settings):
         at = run_page()
         assert at.caption[1].value.startswith(
@@ -106,10 +101,10 @@ def test_customers_only(sparse):
     assert "c***@example.com" in [m.value for m in lookup.metric]
 
 
-def test_invoices_without_subscriptions(sparse):
+def test_invoices_without_subscriptions(sparse_warehouses):
     """Defect 3: the Overview raised TypeError (int() of NA) without subscriptions, and Fraud &
     alerts raised KeyError 'segment_type' with invoices but no payment attempts."""
-    settings = _shape(sparse, "invoices_without_subscriptions")
+    settings = sparse_warehouses("invoices_without_subscriptions")
     with pointed_at(settings):
         at = run_page()
         assert not at.exception, at.exception
@@ -128,10 +123,10 @@ def test_invoices_without_subscriptions(sparse):
     )
 
 
-def test_attempts_without_invoices(sparse):
+def test_attempts_without_invoices(sparse_warehouses):
     """Defect 5: the date range came from invoices only; with charges and no invoices the failure
     chart said "no rows" although the charges were in the mart."""
-    settings = _shape(sparse, "attempts_without_invoices")
+    settings = sparse_warehouses("attempts_without_invoices")
     with pointed_at(settings):
         at = run_page("app_pages/fraud_alerts.py")
     assert not at.exception
@@ -146,8 +141,8 @@ def test_attempts_without_invoices(sparse):
     )
 
 
-def test_one_day_in_a_single_non_eur_currency(sparse):
-    settings = _shape(sparse, "one_day_usd")
+def test_one_day_in_a_single_non_eur_currency(sparse_warehouses):
+    settings = sparse_warehouses("one_day_usd")
     with pointed_at(settings):
         at = run_page("app_pages/fraud_alerts.py")
     assert not at.exception
@@ -158,8 +153,8 @@ def test_one_day_in_a_single_non_eur_currency(sparse):
     assert at.multiselect(key="filter_currency").options == ["USD"]
 
 
-def test_three_years_of_history(sparse):
-    settings = _shape(sparse, "three_years")
+def test_three_years_of_history(sparse_warehouses):
+    settings = sparse_warehouses("three_years")
     with pointed_at(settings):
         at = run_page()
     assert not at.exception
@@ -174,8 +169,8 @@ def test_three_years_of_history(sparse):
     assert "72 invoices · 72 payment attempts" in at.caption[1].value
 
 
-def test_all_invoices_at_zero(sparse):
-    settings = _shape(sparse, "all_invoices_zero")
+def test_all_invoices_at_zero(sparse_warehouses):
+    settings = sparse_warehouses("all_invoices_zero")
     with pointed_at(settings):
         at = run_page()
     assert not at.exception

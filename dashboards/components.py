@@ -66,8 +66,11 @@ def pct(ratio: object, digits: int = 1) -> str:
     return "—" if _missing(ratio) else f"{float(ratio) * 100:.{digits}f}%"  # type: ignore[arg-type]
 
 
-def number(value: object) -> str:
-    return "—" if _missing(value) else f"{float(value):,.0f}"  # type: ignore[arg-type]
+def number(value: object, digits: int = 0, unit: str = "") -> str:
+    """1,234 / 15.5 days; "—" for a missing value (a month without billing has no DSO)."""
+    if _missing(value):
+        return "—"
+    return f"{float(value):,.{digits}f}{unit}"  # type: ignore[arg-type]
 
 
 def delta_pp(current: object, previous: object) -> str | None:
@@ -201,9 +204,28 @@ def missing_feeds(what: str, *feeds: str) -> bool:
     return True
 
 
+def _none_receivable(what: str) -> bool:
+    """Invoices are loaded but none is money owed (all 0.00 trials, drafts or voids): say so."""
+    try:
+        loaded = q.coverage()
+    except q.NotAvailable:
+        return False
+    invoices, receivable = loaded.get("invoices", 0), loaded.get("receivable_invoices")
+    if not invoices or receivable is None or receivable:
+        return False
+    st.info(
+        f"{what}: none of the {invoices:,} loaded invoices is a receivable — draft, void and "
+        "0.00 invoices (trials, 100 %-off coupons) are never money owed.",
+        icon=":material/receipt_long:",
+    )
+    return True
+
+
 def empty_note(what: str, *feeds: str, purpose: str | None = None) -> None:
     """An empty section: name the missing feed when that is why, else blame the filters."""
     if feeds and missing_feeds(purpose or what.lower(), *feeds):
+        return
+    if "invoices" in feeds and _none_receivable(what):
         return
     st.info(f"{what}: no rows for the selected filters.", icon=":material/filter_alt_off:")
 

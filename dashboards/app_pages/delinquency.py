@@ -56,7 +56,7 @@ with ui.guard("Monthly collection metrics"):
         with tiles[0]:
             ui.kpi(
                 "DSO",
-                f"{latest['dso_days']:.1f} days",
+                ui.number(latest["dso_days"], 1, " days"),
                 trend=complete["dso_days"].astype(float).tolist(),
                 help=f"{latest['month_start']:%b %Y}: closing receivables ÷ billed × days in "
                 "the month.",
@@ -64,7 +64,7 @@ with ui.guard("Monthly collection metrics"):
         with tiles[1]:
             ui.kpi(
                 "CEI",
-                f"{latest['cei_pct']:.1f}%",
+                ui.number(latest["cei_pct"], 1, "%"),
                 trend=complete["cei_pct"].astype(float).tolist(),
                 help=f"{latest['month_start']:%b %Y}: collection effectiveness index — "
                 "(opening + billed − closing) ÷ (opening + billed − closing current) × 100.",

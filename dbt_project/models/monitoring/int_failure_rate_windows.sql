@@ -578,11 +578,13 @@ cusum_increments as (
     from (
         select
             *,
-            least(expected_rate_upper, 0.999) as cusum_p0,
-            {{ cusum_odds_ratio }} * least(expected_rate_upper, 0.999)
-            / (1 - least(expected_rate_upper, 0.999) + {{ cusum_odds_ratio }} * least(expected_rate_upper, 0.999))
-                as cusum_p1
-        from attributed
+            {{ cusum_odds_ratio }} * cusum_p0 / (1 - cusum_p0 + {{ cusum_odds_ratio }} * cusum_p0) as cusum_p1
+        from (
+            select
+                *,
+                least(expected_rate_upper, 0.999) as cusum_p0
+            from attributed
+        ) as with_p0
     ) as with_rates
 ),
 
@@ -670,7 +672,8 @@ stretches as (
     select
         cusum_elevated.*,
         count(*) filter (where not cusum_elevated.is_root_elevated) over (
-            partition by cusum_elevated.window_grain, cusum_elevated.segment_type, cusum_elevated.segment_value
+            partition by
+                cusum_elevated.window_grain, cusum_elevated.segment_type, cusum_elevated.segment_value
             order by cusum_elevated.window_start rows unbounded preceding
         ) as elevation_run,
         cusum_elevated.window_grain = 'day'
@@ -721,6 +724,13 @@ triggered as (
             false
         ) as is_stretch_anomalous
     from stretch_scored
+),
+
+any_trigger as (
+    select
+        *,
+        is_anomalous or is_stretch_anomalous or is_cusum_anomalous as is_any_anomalous
+    from triggered
 ),
 
 -- A day whose segment had anomalous hours (alone or as a stretch) is the same story told at a
@@ -785,8 +795,7 @@ select
         when triggered.expected_rate is null then 'no_baseline'
         else 'evaluated'
     end as evaluation_status,
-    triggered.is_anomalous or triggered.is_stretch_anomalous or triggered.is_cusum_anomalous
-        as is_anomalous,
+    triggered.is_any_anomalous as is_anomalous,
     case
         when triggered.is_anomalous then 'window'
         when triggered.is_stretch_anomalous then 'stretch'
@@ -799,7 +808,7 @@ select
     triggered.is_root_elevated or triggered.is_anomalous as is_elevated,
     triggered.elevation_run,
     case
-        when not (triggered.is_anomalous or triggered.is_stretch_anomalous or triggered.is_cusum_anomalous) then null
+        when not triggered.is_any_anomalous then null
         when triggered.root_type is not null
             then triggered.root_type || ' = ' || triggered.root_value
         when days_told_by_hours.hours_day = triggered.window_start
@@ -809,27 +818,27 @@ select
     end as explained_by,
     -- The window that explains it, to link it to that window's incident.
     case
-        when not (triggered.is_anomalous or triggered.is_stretch_anomalous or triggered.is_cusum_anomalous) then null
+        when not triggered.is_any_anomalous then null
         when triggered.root_type is not null then triggered.window_grain
         when days_told_by_hours.hours_day is not null then 'hour'
     end as explained_by_grain,
     case
-        when not (triggered.is_anomalous or triggered.is_stretch_anomalous or triggered.is_cusum_anomalous) then null
+        when not triggered.is_any_anomalous then null
         when triggered.root_type is not null then triggered.root_type
         when days_told_by_hours.hours_day is not null then triggered.segment_type
     end as explained_by_segment_type,
     case
-        when not (triggered.is_anomalous or triggered.is_stretch_anomalous or triggered.is_cusum_anomalous) then null
+        when not triggered.is_any_anomalous then null
         when triggered.root_type is not null then triggered.root_value
         when days_told_by_hours.hours_day is not null then triggered.segment_value
     end as explained_by_segment_value,
     -- The window (or, for a day told by hours, the day of those hours) that explains it.
     case
-        when not (triggered.is_anomalous or triggered.is_stretch_anomalous or triggered.is_cusum_anomalous) then null
+        when not triggered.is_any_anomalous then null
         when triggered.root_type is not null then triggered.window_start
         else days_told_by_hours.hours_day
     end as explained_by_window_start
-from triggered
+from any_trigger as triggered
 left join days_told_by_hours
     on triggered.window_grain = 'day'
         and triggered.segment_type = days_told_by_hours.segment_type

@@ -582,7 +582,9 @@ cusum_increments as (
         from (
             select
                 *,
-                least(expected_rate_upper, 0.999) as cusum_p0
+                -- as the tail score: an expected rate of exactly 0 would make one failure infinite
+                -- evidence (and 0/0 a NaN, which compares above every bar)
+                greatest(least(expected_rate_upper, 0.999), 1e-6) as cusum_p0
             from attributed
         ) as with_p0
     ) as with_rates

@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from orchestration.config import DBT_PROJECT_DIR, REPO_ROOT
-from tests.alerting import detection_fixture, tiny_account_fixture
+from tests.alerting import detection_fixture, thin_hours_fixture, tiny_account_fixture
 
 INCIDENT_COLUMNS = {
     "incident_id": "varchar", "detector": "varchar", "incident_type": "varchar",
@@ -191,6 +191,12 @@ def monitored(tmp_path_factory) -> Path:
 def monitored_tiny(tmp_path_factory) -> Path:
     """The monitoring marts of a tiny account with no history (tiny_account_fixture)."""
     return build_monitoring(tmp_path_factory.mktemp("tiny_account"), tiny_account_fixture.build)
+
+
+@pytest.fixture(scope="session")
+def monitored_thin_hours(tmp_path_factory) -> Path:
+    """The monitoring marts of an incident spread over thin hours (thin_hours_fixture)."""
+    return build_monitoring(tmp_path_factory.mktemp("thin_hours"), thin_hours_fixture.build)
 
 
 def build_monitoring(root: Path, fill: Callable[[duckdb.DuckDBPyConnection], None]) -> Path:

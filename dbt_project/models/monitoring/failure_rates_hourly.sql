@@ -26,6 +26,8 @@ select
     is_anomalous,
     anomaly_basis,
     stretch_score,
+    cusum_increment,
+    cusum,
     is_elevated,
     elevation_run,
     explained_by

@@ -20,6 +20,11 @@
 {%- set min_score = var('failure_rate_min_score') %}
 {%- set continue_score = var('failure_rate_continue_score', 1.3) %}
 {%- set attribution_margin = var('failure_rate_attribution_margin', 0.2) %}
+{%- set cusum_odds_ratio = var('failure_rate_cusum_odds_ratio') %}
+{%- set cusum_years = var('failure_rate_cusum_years_per_false_alarm') %}
+{#- The CUSUM's alarm bar in nats, from its false-alarm target (dbt_project.yml, failure_rates.yml):
+    at most one false alarm per segment per `cusum_years` years of hourly windows. -#}
+{%- set cusum_bar = 'ln(' ~ (8760 * cusum_years) ~ ')' %}
 
 {#- dbt does not allow macros in model files: these are SQL templates with @placeholders,
     filled by `replace` where used. -#}
@@ -555,38 +560,134 @@ attributed as (
             and windows_scored.segment_value = explained.segment_value
 ),
 
+-- Evidence that accumulates across hours: a Bernoulli CUSUM per segment over its hourly windows
+-- (failures_rates.yml "Accumulated evidence"). Each hour adds the log-likelihood ratio of its
+-- k failures of n attempts under a shifted rate p1 (the odds of the upper expected rate p0
+-- multiplied by `failure_rate_cusum_odds_ratio`) against p0 itself; thin hours add what they
+-- hold, so an incident spread over quiet hours adds up where no clock hour alone reaches the
+-- bar. Hours explained by another segment, or without a baseline, add nothing.
+cusum_increments as (
+    select
+        *,
+        case
+            when window_grain = 'hour' and root_type is null and expected_rate_upper is not null
+                then failures_d * ln(cusum_p1 / cusum_p0)
+                    + (attempts_d - failures_d) * ln((1 - cusum_p1) / (1 - cusum_p0))
+            else 0
+        end as cusum_increment
+    from (
+        select
+            *,
+            {{ cusum_odds_ratio }} * cusum_p0 / (1 - cusum_p0 + {{ cusum_odds_ratio }} * cusum_p0) as cusum_p1
+        from (
+            select
+                *,
+                -- as the tail score: an expected rate of exactly 0 would make one failure infinite
+                -- evidence (and 0/0 a NaN, which compares above every bar)
+                greatest(least(expected_rate_upper, 0.999), 1e-6) as cusum_p0
+            from attributed
+        ) as with_p0
+    ) as with_rates
+),
+
+cusum_walks as (
+    select
+        *,
+        sum(cusum_increment) over by_hour as cusum_walk
+    from cusum_increments
+    window by_hour as (
+        partition by window_grain, segment_type, segment_value order by window_start
+        rows unbounded preceding
+    )
+),
+
+-- S_t = max(0, S_{t-1} + x_t) is the walk minus its lowest point so far (the empty start, 0,
+-- included): the same recursion, written with window functions. `cusum_run` numbers the runs:
+-- a run starts after each hour at which the statistic is back at 0.
+cusum_statistics as (
+    select
+        *,
+        cusum_walk - least(min(cusum_walk) over by_hour, 0) as cusum
+    from cusum_walks
+    window by_hour as (
+        partition by window_grain, segment_type, segment_value order by window_start
+        rows unbounded preceding
+    )
+),
+
+cusum_runs as (
+    select
+        *,
+        count(*) filter (where cusum <= 0) over (
+            partition by window_grain, segment_type, segment_value order by window_start
+            rows unbounded preceding
+        ) as cusum_run
+    from cusum_statistics
+),
+
+-- The alarm: the first hour of a run at which the statistic reaches the bar. The hours of the
+-- run up to it hold the evidence (the CUSUM's change-point estimate is the run's first hour):
+-- they belong to the incident, whatever their volume. Known when the alarm is raised, so an
+-- incident's start never moves on later runs.
+cusum_alarms as (
+    select
+        *,
+        min(window_start) filter (where cusum >= {{ cusum_bar }}) over (
+            partition by window_grain, segment_type, segment_value, cusum_run
+        ) as cusum_alarm_start
+    from cusum_runs
+),
+
+cusum_flagged as (
+    select
+        *,
+        coalesce(window_start = cusum_alarm_start, false) as is_cusum_anomalous,
+        coalesce(cusum > 0 and window_start <= cusum_alarm_start, false)
+        and expected_rate is not null
+        and root_type is null as is_cusum_member
+    from cusum_alarms
+),
+
+cusum_elevated as (
+    select
+        * exclude (is_root_elevated),
+        is_root_elevated or is_cusum_member as is_root_elevated
+    from cusum_flagged
+),
+
 -- Days already told by single anomalous hours of their segment: no fresh evidence in them.
 days_with_anomalous_hours as (
     select distinct
         segment_type,
         segment_value,
         date_trunc('day', window_start) as window_start
-    from attributed
-    where window_grain = 'hour' and is_anomalous
+    from cusum_elevated
+    where window_grain = 'hour' and (is_anomalous or is_cusum_member)
 ),
 
--- Sustained shifts (a CUSUM in spirit): a stretch of consecutive elevated windows of a segment,
--- none of them anomalous alone, is tested as one window — its failures, attempts and expected
--- failures added up — so five hours at a modest lift add up to evidence no single hour holds.
--- Windows already anomalous alone (or days already covered by anomalous hours) are left out of
--- the sums: their evidence has been used. `elevation_run` numbers the stretches: it counts the
--- windows that are not (root-)elevated.
+-- Sustained shifts over days: a stretch of consecutive elevated days of a segment, none of them
+-- anomalous alone, is tested as one window — its failures, attempts and expected failures added
+-- up. Days already anomalous alone (or covered by anomalous hours) are left out of the sums:
+-- their evidence has been used. Hours accumulate evidence in the CUSUM above instead.
+-- `elevation_run` numbers the stretches: it counts the windows that are not (root-)elevated.
 stretches as (
     select
-        attributed.*,
-        count(*) filter (where not attributed.is_root_elevated) over (
-            partition by attributed.window_grain, attributed.segment_type, attributed.segment_value
-            order by attributed.window_start rows unbounded preceding
+        cusum_elevated.*,
+        count(*) filter (where not cusum_elevated.is_root_elevated) over (
+            partition by
+                cusum_elevated.window_grain, cusum_elevated.segment_type, cusum_elevated.segment_value
+            order by cusum_elevated.window_start rows unbounded preceding
         ) as elevation_run,
-        attributed.is_root_elevated
-        and not attributed.is_anomalous
+        cusum_elevated.window_grain = 'day'
+        and cusum_elevated.is_root_elevated
+        and not cusum_elevated.is_anomalous
         and covered.window_start is null as is_stretch_member
-    from attributed
+    from cusum_elevated
     left join days_with_anomalous_hours as covered
-        on attributed.window_grain = 'day'
-            and attributed.segment_type = covered.segment_type
-            and attributed.segment_value = covered.segment_value
-            and attributed.window_start = covered.window_start
+        on cusum_elevated.window_grain = 'day'
+            and cusum_elevated.segment_type = covered.segment_type
+            and cusum_elevated.segment_value = covered.segment_value
+            and cusum_elevated.window_start = covered.window_start
 ),
 
 stretch_totals as (
@@ -627,6 +728,13 @@ triggered as (
     from stretch_scored
 ),
 
+any_trigger as (
+    select
+        *,
+        is_anomalous or is_stretch_anomalous or is_cusum_anomalous as is_any_anomalous
+    from triggered
+),
+
 -- A day whose segment had anomalous hours (alone or as a stretch) is the same story told at a
 -- coarser grain; so is the day after, when the payments that failed are retried (and fail
 -- more, or are a larger share of the day).
@@ -636,7 +744,7 @@ hours_told as (
         segment_value,
         date_trunc('day', window_start) as hours_day
     from triggered
-    where window_grain = 'hour' and (is_anomalous or is_stretch_anomalous)
+    where window_grain = 'hour' and (is_anomalous or is_cusum_member)
 ),
 
 days_told_by_hours as (
@@ -684,21 +792,25 @@ select
     -- What monitoring could judge (failure_rates.yml). A window too thin to be anomalous alone
     -- was still judged when it completed an anomalous stretch.
     case
-        when triggered.is_stretch_anomalous then 'evaluated'
+        when triggered.is_stretch_anomalous or triggered.is_cusum_member then 'evaluated'
         when triggered.attempts < {{ min_attempts }} then 'insufficient_volume'
         when triggered.expected_rate is null then 'no_baseline'
         else 'evaluated'
     end as evaluation_status,
-    triggered.is_anomalous or triggered.is_stretch_anomalous as is_anomalous,
+    triggered.is_any_anomalous as is_anomalous,
     case
         when triggered.is_anomalous then 'window'
         when triggered.is_stretch_anomalous then 'stretch'
+        when triggered.is_cusum_anomalous then 'cusum'
     end as anomaly_basis,
     triggered.stretch_score,
+    case when triggered.window_grain = 'hour' then triggered.cusum_increment end as cusum_increment,
+    case when triggered.window_grain = 'hour' then triggered.cusum end as cusum,
+    triggered.is_cusum_member,
     triggered.is_root_elevated or triggered.is_anomalous as is_elevated,
     triggered.elevation_run,
     case
-        when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
+        when not triggered.is_any_anomalous then null
         when triggered.root_type is not null
             then triggered.root_type || ' = ' || triggered.root_value
         when days_told_by_hours.hours_day = triggered.window_start
@@ -708,27 +820,27 @@ select
     end as explained_by,
     -- The window that explains it, to link it to that window's incident.
     case
-        when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
+        when not triggered.is_any_anomalous then null
         when triggered.root_type is not null then triggered.window_grain
         when days_told_by_hours.hours_day is not null then 'hour'
     end as explained_by_grain,
     case
-        when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
+        when not triggered.is_any_anomalous then null
         when triggered.root_type is not null then triggered.root_type
         when days_told_by_hours.hours_day is not null then triggered.segment_type
     end as explained_by_segment_type,
     case
-        when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
+        when not triggered.is_any_anomalous then null
         when triggered.root_type is not null then triggered.root_value
         when days_told_by_hours.hours_day is not null then triggered.segment_value
     end as explained_by_segment_value,
     -- The window (or, for a day told by hours, the day of those hours) that explains it.
     case
-        when not (triggered.is_anomalous or triggered.is_stretch_anomalous) then null
+        when not triggered.is_any_anomalous then null
         when triggered.root_type is not null then triggered.window_start
         else days_told_by_hours.hours_day
     end as explained_by_window_start
-from triggered
+from any_trigger as triggered
 left join days_told_by_hours
     on triggered.window_grain = 'day'
         and triggered.segment_type = days_told_by_hours.segment_type

@@ -127,15 +127,14 @@ def _docs(args: argparse.Namespace, settings: Settings) -> int:
 def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
     """Fixing a quarantined row: export, correct the values, drop the file into the landing
     folder. The next build loads it and marks the original rows as replayed."""
-    import duckdb
-
     from orchestration.ingest import export_quarantine
+    from orchestration.warehouse import open_warehouse
 
     if not settings.warehouse_path.exists():
         print("No warehouse yet: run `arrears build` first.")
         return 1
     if args.action == "list":
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        with open_warehouse(settings, read_only=True) as con:
             rows = con.execute(
                 "select entity, reason_code, count(*) filter (where replayed_at is null), "
                 "count(replayed_at) from raw._quarantine group by all order by 1, 2"
@@ -148,7 +147,7 @@ def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
         print("export needs --entity")
         return 2
     out = Path(args.out) if args.out else settings.home / "fix" / f"{args.entity}.csv"
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with open_warehouse(settings, read_only=True) as con:
         count = export_quarantine(con, args.entity, out)
     print(f"Wrote {count} quarantined {args.entity} rows to {out}.")
     print(f"Fix them, then move the file to {settings.landing_dir / args.entity}/ and run a build.")

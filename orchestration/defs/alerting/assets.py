@@ -64,6 +64,7 @@ def alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         channels,
         alert_policy(settings),
         acknowledgements_path=acknowledgements_path(settings),
+        memory_limit=settings.duckdb_memory_limit,
     )
     for failure in report.failures:
         context.log.warning(f"Notification not delivered (retried next run): {failure}")

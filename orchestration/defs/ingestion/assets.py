@@ -10,6 +10,7 @@ from orchestration import ingest
 from orchestration.config import load_settings
 from orchestration.contract import ENTITIES, Entity
 from orchestration.defs.connectors.assets import CONNECTOR_ASSET_KEYS
+from orchestration.warehouse import open_warehouse
 
 WRITER_POOL = "duckdb_writer"  # every asset that writes the warehouse; limit 1 in dagster.yaml
 
@@ -37,7 +38,7 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
     def _load(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings = load_settings()
         settings.ensure_dirs()
-        with ingest.connect(settings.warehouse_path, settings.duckdb_memory_limit) as con:
+        with open_warehouse(settings) as con:
             report = ingest.load_entity(
                 con, entity.name, settings.landing_dir, settings.rejected_dir
             )

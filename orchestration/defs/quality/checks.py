@@ -12,10 +12,10 @@ import dagster as dg
 from data_quality.core import Check, CheckResult, QualityConfig
 from data_quality.marts import mart_checks
 from data_quality.raw import raw_checks
-from orchestration import ingest
 from orchestration.config import load_settings
 from orchestration.contract import ENTITIES, ENTITY_BY_NAME
 from orchestration.defs.ingestion.assets import WRITER_POOL
+from orchestration.warehouse import open_warehouse
 
 RAW_CHECKS = raw_checks()
 MART_CHECKS = mart_checks()
@@ -55,7 +55,7 @@ def evaluate(context: dg.AssetCheckExecutionContext, checks: list[Check]):
         if dg.AssetCheckKey(asset_key(c), c.name) in context.selected_asset_check_keys
     ]
     settings = load_settings()
-    with ingest.connect(settings.warehouse_path, settings.duckdb_memory_limit) as con:
+    with open_warehouse(settings) as con:
         results = check_and_record(
             con,
             selected,

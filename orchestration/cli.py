@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -64,13 +64,22 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    print("Arrears dashboard: http://localhost:8501", flush=True)
+    port = args.port or settings.port
+    print(f"Arrears dashboard: http://localhost:{port}", flush=True)
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboards" / "streamlit_app.py"),
-        "--server.port", str(args.port), "--server.headless", "true",
+        "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     return subprocess.call(cmd, env=settings.subprocess_env())
+
+
+def _env(args: argparse.Namespace, settings: Settings) -> int:
+    """The settings as `export` lines, for a shell that runs dbt, mf or sqlfluff by hand: dbt's
+    profile reads them with `env_var()` and has no defaults of its own."""
+    for name, value in settings.exports().items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:
@@ -197,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     imp.set_defaults(func=_import)
 
     srv = sub.add_parser("serve", help="Serve the dashboard on the published warehouse.")
-    srv.add_argument("--port", type=int, default=int(os.environ.get("ARREARS_PORT", 8501)))
+    srv.add_argument("--port", type=int, help="Default: ARREARS_PORT, else 8501.")
     srv.set_defaults(func=_serve)
 
     dev = sub.add_parser("dev", help="The Dagster UI, sensor and schedule (dg dev).")
@@ -219,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
 
     contract = sub.add_parser("contract", help="Print the billing data contract as Markdown.")
     contract.set_defaults(func=lambda args, settings: print(contract_markdown()) or 0)
+
+    env = sub.add_parser(
+        "env", help='Print the settings as shell exports (`eval "$(arrears env)"` before dbt).'
+    )
+    env.set_defaults(func=_env)
 
     args = parser.parse_args(argv)
     return args.func(args, load_settings())

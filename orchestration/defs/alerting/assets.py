@@ -11,7 +11,7 @@ from orchestration.alerting.channels import (
 )
 from orchestration.alerting.state import AlertPolicy
 from orchestration.alerting.store import sync_alerts
-from orchestration.config import load_settings
+from orchestration.config import Settings, load_settings
 from orchestration.defs.ingestion.assets import WRITER_POOL
 from orchestration.defs.transform.assets import arrears_dbt_assets
 
@@ -23,16 +23,11 @@ def _incidents_key() -> dg.AssetKey:
     return get_asset_key_for_model([arrears_dbt_assets], "incidents")
 
 
-def alert_policy(settings) -> AlertPolicy:
-    """Cooldown and look-back, from settings when they carry them (defaults otherwise)."""
-    default = AlertPolicy()
-    cooldown = getattr(settings, "alert_cooldown_hours", None)
-    lookback = getattr(settings, "alert_notify_lookback_hours", None)
+def alert_policy(settings: Settings) -> AlertPolicy:
+    """The cooldown and look-back configured in `Settings`."""
     return AlertPolicy(
-        cooldown=timedelta(hours=cooldown) if cooldown is not None else default.cooldown,
-        notify_lookback=timedelta(hours=lookback)
-        if lookback is not None
-        else default.notify_lookback,
+        cooldown=timedelta(hours=settings.alert_cooldown_hours),
+        notify_lookback=timedelta(hours=settings.alert_lookback_hours),
     )
 
 

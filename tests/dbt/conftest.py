@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from orchestration import ingest
-from orchestration.config import DBT_PROJECT_DIR, exported, load_settings
+from orchestration.config import DBT_PROJECT_DIR, load_settings
 from orchestration.contract import ENTITIES
 
 GOLDEN_LANDING = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "landing"
@@ -76,13 +76,12 @@ def materialise(warehouse: Warehouse):
 
     from orchestration.defs.transform import assets
 
-    with exported(warehouse.settings):
-        return dg.materialize(
-            [assets.arrears_dbt_assets],
-            resources=assets.defs.resources,
-            selection=dg.AssetSelection.groups(*OWN_GROUPS),
-            raise_on_error=False,
-        )
+    return dg.materialize(
+        [assets.arrears_dbt_assets],
+        resources={**assets.defs.resources, "settings": warehouse.settings},
+        selection=dg.AssetSelection.groups(*OWN_GROUPS),
+        raise_on_error=False,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from orchestration.alerting.channels import (
 )
 from orchestration.alerting.state import AlertPolicy
 from orchestration.alerting.store import sync_alerts
-from orchestration.config import Settings, load_settings
+from orchestration.config import Settings
 from orchestration.defs.ingestion.assets import WRITER_POOL
 from orchestration.defs.transform.assets import arrears_dbt_assets
 
@@ -50,8 +50,9 @@ def alert_policy(settings: Settings) -> AlertPolicy:
         "configured channels (webhook, email, log file)."
     ),
 )
-def alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
+def alerts(
+    context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings]
+) -> dg.MaterializeResult:
     channels = channels_from_settings(settings)
     context.log.info(f"Alert channels: {channels!r}")  # secrets masked by the repr
     report = sync_alerts(

@@ -95,18 +95,15 @@ IMPORT_KINDS = {"stripe": "stripe", "stripe-tables": "stripe_tables", "csv": "ma
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     """Map a billing system's export onto the contract, into the landing folder."""
     from orchestration.connectors.common import ConnectorInputError
-    from orchestration.connectors.run import run_import
+    from orchestration.connectors.run import connector_options, run_import
 
-    options = {}
-    if args.livemode:
-        options["livemode"] = args.livemode
-    if args.schema:
-        options["schema"] = args.schema
-    if args.mapping:
-        options["mapping"] = args.mapping
+    kind = IMPORT_KINDS[args.kind]
+    options = connector_options(
+        kind, livemode=args.livemode, schema=args.schema, mapping=args.mapping
+    )
     settings.ensure_dirs()
     try:
-        result = run_import(IMPORT_KINDS[args.kind], args.path, settings, **options)
+        result = run_import(kind, args.path, settings, **options)
     except (ConnectorInputError, FileNotFoundError) as exc:
         print(f"arrears import {args.kind}: {exc}", file=sys.stderr)
         return 2

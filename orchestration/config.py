@@ -65,6 +65,11 @@ class Settings:
         return self.home / "alerts.log"
 
     @property
+    def alert_acknowledgements_path(self) -> Path:
+        """Where `arrears alerts ack` writes its requests (read by the next alerting run)."""
+        return self.home / "alert_acknowledgements.jsonl"
+
+    @property
     def connector_reports_dir(self) -> Path:
         return self.home / "connectors" / "reports"
 
@@ -111,7 +116,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         return Path(os.path.abspath(env[var])) if env.get(var) else default
 
     sources = path("ARREARS_SOURCES", home / "sources")
-    port = int(env.get("ARREARS_PORT") or _default("port"))
+    port = int(env.get("ARREARS_PORT") or default_of("port"))
     return Settings(
         home=home,
         warehouse_path=path("ARREARS_WAREHOUSE", home / "warehouse" / "arrears.duckdb"),
@@ -124,24 +129,24 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         data_docs_dir=path("ARREARS_DATA_DOCS", home / "data_docs"),
         dashboard_url=(env.get("ARREARS_DASHBOARD_URL") or f"http://localhost:{port}").rstrip("/"),
         duckdb_memory_limit=env.get("ARREARS_DUCKDB_MEMORY_LIMIT")
-        or _default("duckdb_memory_limit"),
-        dbt_threads=int(env.get("ARREARS_DBT_THREADS") or _default("dbt_threads")),
-        pii_salt=env.get("ARREARS_PII_SALT") or _default("pii_salt"),
+        or default_of("duckdb_memory_limit"),
+        dbt_threads=int(env.get("ARREARS_DBT_THREADS") or default_of("dbt_threads")),
+        pii_salt=env.get("ARREARS_PII_SALT") or default_of("pii_salt"),
         port=port,
         alert_cooldown_hours=float(
-            env.get("ARREARS_ALERT_COOLDOWN_HOURS") or _default("alert_cooldown_hours")
+            env.get("ARREARS_ALERT_COOLDOWN_HOURS") or default_of("alert_cooldown_hours")
         ),
         alert_lookback_hours=float(
-            env.get("ARREARS_ALERT_LOOKBACK_HOURS") or _default("alert_lookback_hours")
+            env.get("ARREARS_ALERT_LOOKBACK_HOURS") or default_of("alert_lookback_hours")
         ),
         alert_webhook_url=env.get("ARREARS_ALERT_WEBHOOK_URL") or None,
         alert_smtp_host=env.get("ARREARS_SMTP_HOST") or None,
-        alert_smtp_port=int(env.get("ARREARS_SMTP_PORT") or _default("alert_smtp_port")),
+        alert_smtp_port=int(env.get("ARREARS_SMTP_PORT") or default_of("alert_smtp_port")),
         alert_smtp_username=env.get("ARREARS_SMTP_USERNAME") or None,
         alert_smtp_password=env.get("ARREARS_SMTP_PASSWORD") or None,
         alert_smtp_starttls=_flag(env.get("ARREARS_SMTP_STARTTLS")),
         alert_smtp_ssl=_flag(env.get("ARREARS_SMTP_SSL")),
-        alert_email_from=env.get("ARREARS_ALERT_EMAIL_FROM") or _default("alert_email_from"),
+        alert_email_from=env.get("ARREARS_ALERT_EMAIL_FROM") or default_of("alert_email_from"),
         alert_email_to=tuple(
             a.strip() for a in (env.get("ARREARS_ALERT_EMAIL_TO") or "").split(",") if a.strip()
         ),
@@ -150,12 +155,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         stripe_tables_source=env.get("ARREARS_STRIPE_TABLES") or str(sources / "stripe_tables"),
         stripe_tables_schema=env.get("ARREARS_STRIPE_TABLES_SCHEMA") or None,
         mapped_csv_source=path("ARREARS_MAPPED_CSV_SOURCE", sources / "mapped_csv"),
-        stripe_livemode=(env.get("ARREARS_STRIPE_LIVEMODE") or _default("stripe_livemode")).lower(),
+        stripe_livemode=(
+            env.get("ARREARS_STRIPE_LIVEMODE") or default_of("stripe_livemode")
+        ).lower(),
         stripe_api_key=env.get("STRIPE_API_KEY") or None,
     )
 
 
-def _default(name: str):
+def default_of(name: str):
     """A field's default, written once in `Settings` (an unset or empty variable means it)."""
     return Settings.__dataclass_fields__[name].default
 

@@ -233,3 +233,13 @@ def test_each_setting_is_read_from_its_variable():
         "ARREARS_PII_SALT": "s3cret",
         "ARREARS_PORT": "9000",
     }
+
+
+def test_alert_channels_built_by_hand_default_like_unset_settings():
+    # The channel defaults (SMTP port, sender) are written once, in Settings.
+    from dataclasses import replace
+
+    from orchestration.alerting.channels import AlertChannels, channels_from_settings
+
+    configured = channels_from_settings(load_settings({}))
+    assert replace(configured, log_path=None, dashboard_url=None) == AlertChannels()

@@ -82,3 +82,18 @@ def test_sources_sensor_starts_a_build_once_a_change_has_settled(home):
     request = connector_sources_sensor(context)
     assert isinstance(request, dg.RunRequest)
     assert isinstance(connector_sources_sensor(context), dg.SkipReason)  # nothing new since
+
+
+def test_the_cli_and_the_assets_share_one_table_of_connector_options():
+    from orchestration.connectors.run import connector_options
+    from orchestration.defs.connectors.assets import _options
+
+    settings = load_settings({"ARREARS_STRIPE_TABLES_SCHEMA": "stripe"})
+    assert _options("stripe", settings) == {"livemode": "auto"}
+    assert _options("stripe_tables", settings) == {"livemode": "auto", "schema": "stripe"}
+    assert _options("mapped_csv", settings) == {}
+    # What a kind does not take is left out; unset options too.
+    assert connector_options("mapped_csv", livemode="live", mapping="recurly") == {
+        "mapping": "recurly"
+    }
+    assert connector_options("stripe", livemode=None) == {}

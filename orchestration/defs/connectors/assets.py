@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.config import Settings
-from orchestration.connectors.run import ImportResult, run_import
+from orchestration.connectors.run import ImportResult, connector_options, run_import
 
 GROUP = "connectors"
 CONNECTOR_ASSET_KEYS = [
@@ -32,14 +32,11 @@ def source_locations(settings) -> dict[str, Path | str]:
     }
 
 
-def _options(kind: str, settings) -> dict:
+def _options(kind: str, settings: Settings) -> dict:
     """Connector options from settings."""
-    options = {}
-    if kind in ("stripe", "stripe_tables") and settings.stripe_livemode:
-        options["livemode"] = settings.stripe_livemode
-    if kind == "stripe_tables" and settings.stripe_tables_schema:
-        options["schema"] = settings.stripe_tables_schema
-    return options
+    return connector_options(
+        kind, livemode=settings.stripe_livemode, schema=settings.stripe_tables_schema
+    )
 
 
 def _checks(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:

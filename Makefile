@@ -35,8 +35,9 @@ dev: install
 lint: install
 	$(BIN)/ruff check orchestration dashboards data_quality tests benchmarks
 	$(BIN)/ruff format --check orchestration dashboards data_quality tests benchmarks
-	# The dbt templater needs a profile path; it never opens the file.
-	cd dbt_project && ARREARS_WAREHOUSE=/tmp/arrears-lint.duckdb ../$(BIN)/sqlfluff lint models tests
+	# dbt's profile reads the settings from the environment (`arrears env`); the templater needs a
+	# warehouse path but never opens the file.
+	cd dbt_project && eval "$$(../$(BIN)/arrears env)" && ARREARS_WAREHOUSE=/tmp/arrears-lint.duckdb ../$(BIN)/sqlfluff lint models tests
 
 docs: install
 	$(BIN)/arrears docs

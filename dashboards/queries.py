@@ -9,6 +9,7 @@ in dbt; here we filter, and sum additive mart columns over the selected segments
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -45,7 +46,9 @@ class AsOf:
     reporting_currency: str
 
 
+@functools.cache
 def settings() -> Settings:
+    """Read once per dashboard process (`arrears serve` passes the settings in its environment)."""
     return load_settings()
 
 
@@ -68,7 +71,7 @@ def is_published() -> bool:
 
 def connect(snap: Snapshot | None = None) -> duckdb.DuckDBPyConnection:
     """A short-lived read-only connection to one published copy. Close it (use `with`)."""
-    return open_published(Path((snap or snapshot()).path))
+    return open_published(Path((snap or snapshot()).path), settings().duckdb_memory_limit)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=2000)

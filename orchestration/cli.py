@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -64,13 +64,22 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    print("Arrears dashboard: http://localhost:8501", flush=True)
+    port = args.port or settings.port
+    print(f"Arrears dashboard: http://localhost:{port}", flush=True)
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboards" / "streamlit_app.py"),
-        "--server.port", str(args.port), "--server.headless", "true",
+        "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     return subprocess.call(cmd, env=settings.subprocess_env())
+
+
+def _env(args: argparse.Namespace, settings: Settings) -> int:
+    """The settings as `export` lines, for a shell that runs dbt, mf or sqlfluff by hand: dbt's
+    profile reads them with `env_var()` and has no defaults of its own."""
+    for name, value in settings.exports().items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
 
 
 def _dev(args: argparse.Namespace, settings: Settings) -> int:
@@ -86,18 +95,15 @@ IMPORT_KINDS = {"stripe": "stripe", "stripe-tables": "stripe_tables", "csv": "ma
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     """Map a billing system's export onto the contract, into the landing folder."""
     from orchestration.connectors.common import ConnectorInputError
-    from orchestration.connectors.run import run_import
+    from orchestration.connectors.run import connector_options, run_import
 
-    options = {}
-    if args.livemode:
-        options["livemode"] = args.livemode
-    if args.schema:
-        options["schema"] = args.schema
-    if args.mapping:
-        options["mapping"] = args.mapping
+    kind = IMPORT_KINDS[args.kind]
+    options = connector_options(
+        kind, livemode=args.livemode, schema=args.schema, mapping=args.mapping
+    )
     settings.ensure_dirs()
     try:
-        result = run_import(IMPORT_KINDS[args.kind], args.path, settings, **options)
+        result = run_import(kind, args.path, settings, **options)
     except (ConnectorInputError, FileNotFoundError) as exc:
         print(f"arrears import {args.kind}: {exc}", file=sys.stderr)
         return 2
@@ -127,15 +133,14 @@ def _docs(args: argparse.Namespace, settings: Settings) -> int:
 def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
     """Fixing a quarantined row: export, correct the values, drop the file into the landing
     folder. The next build loads it and marks the original rows as replayed."""
-    import duckdb
-
     from orchestration.ingest import export_quarantine
+    from orchestration.warehouse import open_warehouse
 
     if not settings.warehouse_path.exists():
         print("No warehouse yet: run `arrears build` first.")
         return 1
     if args.action == "list":
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        with open_warehouse(settings, read_only=True) as con:
             rows = con.execute(
                 "select entity, reason_code, count(*) filter (where replayed_at is null), "
                 "count(replayed_at) from raw._quarantine group by all order by 1, 2"
@@ -148,7 +153,7 @@ def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
         print("export needs --entity")
         return 2
     out = Path(args.out) if args.out else settings.home / "fix" / f"{args.entity}.csv"
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with open_warehouse(settings, read_only=True) as con:
         count = export_quarantine(con, args.entity, out)
     print(f"Wrote {count} quarantined {args.entity} rows to {out}.")
     print(f"Fix them, then move the file to {settings.landing_dir / args.entity}/ and run a build.")
@@ -198,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     imp.set_defaults(func=_import)
 
     srv = sub.add_parser("serve", help="Serve the dashboard on the published warehouse.")
-    srv.add_argument("--port", type=int, default=int(os.environ.get("ARREARS_PORT", 8501)))
+    srv.add_argument("--port", type=int, help="Default: ARREARS_PORT, else 8501.")
     srv.set_defaults(func=_serve)
 
     dev = sub.add_parser("dev", help="The Dagster UI, sensor and schedule (dg dev).")
@@ -220,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
 
     contract = sub.add_parser("contract", help="Print the billing data contract as Markdown.")
     contract.set_defaults(func=lambda args, settings: print(contract_markdown()) or 0)
+
+    env = sub.add_parser(
+        "env", help='Print the settings as shell exports (`eval "$(arrears env)"` before dbt).'
+    )
+    env.set_defaults(func=_env)
 
     args = parser.parse_args(argv)
     return args.func(args, load_settings())

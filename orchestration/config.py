@@ -31,6 +31,15 @@ class Settings:
     # DuckDB's default is 80 % of RAM per process; a cap makes big joins and sorts spill to
     # disk instead, so a build's several processes stay within a laptop's memory.
     duckdb_memory_limit: str = "4GB"
+    dbt_threads: int = 2  # models dbt builds at once
+    # Salt of the stable customer hash in the analyst-facing marts (dbt var `pii_hash_salt`).
+    pii_salt: str = field(default="arrears", repr=False)
+    port: int = 8501  # where `arrears serve` listens
+    # Alert policy (orchestration.alerting.state.AlertPolicy): a closed incident's alert resolves
+    # after this many quiet hours (a flap inside them re-opens it); incidents that ended longer
+    # ago than the look-back when first seen are backfilled without a notification.
+    alert_cooldown_hours: float = 3.0
+    alert_lookback_hours: float = 24.0
     # Alert channels; unset ones are off. Secrets never appear in a repr or a log line.
     alert_webhook_url: str | None = field(default=None, repr=False)
     alert_smtp_host: str | None = None
@@ -56,6 +65,11 @@ class Settings:
         return self.home / "alerts.log"
 
     @property
+    def alert_acknowledgements_path(self) -> Path:
+        """Where `arrears alerts ack` writes its requests (read by the next alerting run)."""
+        return self.home / "alert_acknowledgements.jsonl"
+
+    @property
     def connector_reports_dir(self) -> Path:
         return self.home / "connectors" / "reports"
 
@@ -70,20 +84,27 @@ class Settings:
         ):
             path.mkdir(parents=True, exist_ok=True)
 
-    def subprocess_env(self) -> dict[str, str]:
-        """Environment for child processes (dbt, Dagster) so they see the same paths."""
-        env = dict(os.environ)
-        env.update(
+    def exports(self) -> dict[str, str]:
+        """The settings child processes read from their environment (dbt, Dagster, Streamlit).
+        dbt's profile and project read these with `env_var()` and no default of their own: the
+        defaults are the ones above. Secrets other than the hash salt dbt needs are not in it."""
+        return dict(
             ARREARS_HOME=str(self.home),
             ARREARS_WAREHOUSE=str(self.warehouse_path),
             ARREARS_PUBLISHED=str(self.published_path),
             ARREARS_LANDING=str(self.landing_dir),
             ARREARS_REPORTING_CURRENCY=self.reporting_currency,
             ARREARS_DUCKDB_MEMORY_LIMIT=self.duckdb_memory_limit,
+            ARREARS_DBT_THREADS=str(self.dbt_threads),
+            ARREARS_PII_SALT=self.pii_salt,
+            ARREARS_PORT=str(self.port),
             DAGSTER_HOME=str(self.dagster_home),
             DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         )
-        return env
+
+    def subprocess_env(self) -> dict[str, str]:
+        """Environment for child processes: this one's, with the settings above."""
+        return {**os.environ, **self.exports()}
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -95,6 +116,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         return Path(os.path.abspath(env[var])) if env.get(var) else default
 
     sources = path("ARREARS_SOURCES", home / "sources")
+    port = int(env.get("ARREARS_PORT") or default_of("port"))
     return Settings(
         home=home,
         warehouse_path=path("ARREARS_WAREHOUSE", home / "warehouse" / "arrears.duckdb"),
@@ -105,16 +127,26 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         reporting_currency=(env.get("ARREARS_REPORTING_CURRENCY") or "EUR").upper(),
         sources_dir=sources,
         data_docs_dir=path("ARREARS_DATA_DOCS", home / "data_docs"),
-        dashboard_url=(env.get("ARREARS_DASHBOARD_URL") or "http://localhost:8501").rstrip("/"),
-        duckdb_memory_limit=env.get("ARREARS_DUCKDB_MEMORY_LIMIT") or "4GB",
+        dashboard_url=(env.get("ARREARS_DASHBOARD_URL") or f"http://localhost:{port}").rstrip("/"),
+        duckdb_memory_limit=env.get("ARREARS_DUCKDB_MEMORY_LIMIT")
+        or default_of("duckdb_memory_limit"),
+        dbt_threads=int(env.get("ARREARS_DBT_THREADS") or default_of("dbt_threads")),
+        pii_salt=env.get("ARREARS_PII_SALT") or default_of("pii_salt"),
+        port=port,
+        alert_cooldown_hours=float(
+            env.get("ARREARS_ALERT_COOLDOWN_HOURS") or default_of("alert_cooldown_hours")
+        ),
+        alert_lookback_hours=float(
+            env.get("ARREARS_ALERT_LOOKBACK_HOURS") or default_of("alert_lookback_hours")
+        ),
         alert_webhook_url=env.get("ARREARS_ALERT_WEBHOOK_URL") or None,
         alert_smtp_host=env.get("ARREARS_SMTP_HOST") or None,
-        alert_smtp_port=int(env.get("ARREARS_SMTP_PORT") or 25),
+        alert_smtp_port=int(env.get("ARREARS_SMTP_PORT") or default_of("alert_smtp_port")),
         alert_smtp_username=env.get("ARREARS_SMTP_USERNAME") or None,
         alert_smtp_password=env.get("ARREARS_SMTP_PASSWORD") or None,
         alert_smtp_starttls=_flag(env.get("ARREARS_SMTP_STARTTLS")),
         alert_smtp_ssl=_flag(env.get("ARREARS_SMTP_SSL")),
-        alert_email_from=env.get("ARREARS_ALERT_EMAIL_FROM") or "arrears-alerts@localhost",
+        alert_email_from=env.get("ARREARS_ALERT_EMAIL_FROM") or default_of("alert_email_from"),
         alert_email_to=tuple(
             a.strip() for a in (env.get("ARREARS_ALERT_EMAIL_TO") or "").split(",") if a.strip()
         ),
@@ -123,9 +155,16 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         stripe_tables_source=env.get("ARREARS_STRIPE_TABLES") or str(sources / "stripe_tables"),
         stripe_tables_schema=env.get("ARREARS_STRIPE_TABLES_SCHEMA") or None,
         mapped_csv_source=path("ARREARS_MAPPED_CSV_SOURCE", sources / "mapped_csv"),
-        stripe_livemode=(env.get("ARREARS_STRIPE_LIVEMODE") or "auto").lower(),
+        stripe_livemode=(
+            env.get("ARREARS_STRIPE_LIVEMODE") or default_of("stripe_livemode")
+        ).lower(),
         stripe_api_key=env.get("STRIPE_API_KEY") or None,
     )
+
+
+def default_of(name: str):
+    """A field's default, written once in `Settings` (an unset or empty variable means it)."""
+    return Settings.__dataclass_fields__[name].default
 
 
 def _flag(value: str | None) -> bool:
@@ -137,9 +176,7 @@ def exported(settings: Settings) -> Iterator[None]:
     """Expose the resolved paths to child processes (dbt's `env_var()`) for a block, then restore
     the environment, so one build's paths never leak into the next (tests build many homes)."""
     saved = dict(os.environ)
-    os.environ.update(
-        {k: v for k, v in settings.subprocess_env().items() if k.startswith(("ARREARS_", "D"))}
-    )
+    os.environ.update(settings.exports())
     try:
         yield
     finally:

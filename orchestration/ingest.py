@@ -87,6 +87,9 @@ from orchestration.contract import (  # noqa: E402
 )
 from orchestration.failpoints import failpoint  # noqa: E402
 
+# Callers and tests open the warehouse as `ingest.connect(path)`: the project's one connect().
+from orchestration.warehouse import connect as connect  # noqa: E402
+
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 200_000  # rows per batch handed from Python readers to DuckDB; bounds memory
@@ -595,17 +598,6 @@ def _insert_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, loaded_at
 # --------------------------------------------------------------------------------------------
 # Files → raw: discovery, one transaction per file, set-aside of unreadable files.
 # --------------------------------------------------------------------------------------------
-
-
-def connect(warehouse_path: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """A read-write connection to the pipeline's warehouse, reading naive timestamps as UTC;
-    `memory_limit` (Settings.duckdb_memory_limit) caps it, spilling to disk beyond."""
-    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(
-        str(warehouse_path), config={"memory_limit": memory_limit} if memory_limit else {}
-    )
-    con.execute("set TimeZone = 'UTC'")
-    return con
 
 
 def _now() -> datetime:

@@ -38,13 +38,13 @@ def write_instance_config(settings: Settings) -> None:
         path.write_text(INSTANCE_YAML)
 
 
-def prepare_dbt() -> None:
+def prepare_dbt(settings: Settings) -> None:
     """Parse the dbt project when its manifest is missing or stale (dagster-dbt needs it)."""
     try:
         from orchestration.defs.transform.project import prepare_manifest
     except ImportError:  # the transform layer is not part of this checkout
         return
-    prepare_manifest()
+    prepare_manifest(settings)
 
 
 RUN_PID_TAG = "arrears/pid"
@@ -80,10 +80,10 @@ def release_crashed_runs(instance) -> list[str]:
     return released
 
 
-def load_definitions():
-    from orchestration.definitions import defs
+def load_definitions(settings: Settings):
+    from orchestration.definitions import build_definitions
 
-    return defs()
+    return build_definitions(settings)
 
 
 def build(settings: Settings) -> bool:
@@ -93,11 +93,12 @@ def build(settings: Settings) -> bool:
     settings.ensure_dirs()
     write_instance_config(settings)
     started = time.monotonic()
+    # Exported for the instance (DAGSTER_HOME) and any child process; the assets get `settings`.
     with exported(settings), dg.DagsterInstance.get() as instance:
         for run_id in release_crashed_runs(instance):
             print(f"Released run {run_id}: its process died mid-run; this build redoes its work.")
-        prepare_dbt()
-        job = load_definitions().resolve_job_def("build_warehouse")
+        prepare_dbt(settings)
+        job = load_definitions(settings).resolve_job_def("build_warehouse")
         result = job.execute_in_process(
             instance=instance,
             tags={RUN_PID_TAG: str(os.getpid())},

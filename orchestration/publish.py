@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.failpoints import failpoint
+from orchestration.warehouse import connect
 
 # Schemas published whole: dbt marts, data-quality results, alert state.
 PUBLISHED_SCHEMAS = ("marts", "quality", "alerting")
@@ -58,9 +59,11 @@ CLUSTER_BY = {
 KEEP_VERSIONS = 3  # older versions are deleted; a reader still holding one keeps its inode
 
 
-def open_published(published_path: Path) -> duckdb.DuckDBPyConnection:
+def open_published(
+    published_path: Path, memory_limit: str | None = None
+) -> duckdb.DuckDBPyConnection:
     """A short-lived read-only connection to the current published version."""
-    return duckdb.connect(str(published_path.resolve(strict=True)), read_only=True)
+    return connect(published_path.resolve(strict=True), memory_limit=memory_limit, read_only=True)
 
 
 def publish(
@@ -74,7 +77,7 @@ def publish(
     version = f"{published_path.stem}-{time.time_ns()}{published_path.suffix}"
     tmp = folder / f".{version}.tmp"
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(tmp), config={"memory_limit": memory_limit} if memory_limit else {})
+    con = connect(tmp, memory_limit=memory_limit)
     try:
         con.execute(f"attach '{warehouse_path}' as wh (read_only)")
         for schema in PUBLISHED_SCHEMAS:

@@ -15,6 +15,42 @@ import yaml
 from orchestration.config import DBT_PROJECT_DIR, REPO_ROOT, Settings, load_settings
 
 
+class _Recorder(dict):
+    """An environment that notes every variable `load_settings` looks up."""
+
+    def __init__(self):
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def _variables_read() -> set[str]:
+    env = _Recorder()
+    load_settings(env)
+    return env.read
+
+
+ENV_EXAMPLE_VARIABLES = {
+    m.group(1)
+    for m in re.finditer(
+        r"^#?\s*([A-Z][A-Z0-9_]*)=", (REPO_ROOT / ".env.example").read_text(), re.M
+    )
+}
+
+
+def test_env_example_documents_exactly_the_variables_settings_read():
+    read = _variables_read()
+    assert read - ENV_EXAMPLE_VARIABLES == set(), "read by config.py, missing from .env.example"
+    assert ENV_EXAMPLE_VARIABLES - read == set(), "in .env.example, never read by config.py"
+
+
 def test_load_settings_with_an_empty_environment():
     home = REPO_ROOT / "data"
     expected = Settings(
@@ -29,6 +65,11 @@ def test_load_settings_with_an_empty_environment():
         data_docs_dir=home / "data_docs",
         dashboard_url="http://localhost:8501",
         duckdb_memory_limit="4GB",
+        dbt_threads=2,
+        pii_salt="arrears",  # set your own: the default makes customer hashes guessable
+        port=8501,
+        alert_cooldown_hours=3.0,
+        alert_lookback_hours=24.0,
         alert_webhook_url=None,  # every alert channel but the log file is off
         alert_smtp_host=None,
         alert_smtp_port=25,
@@ -57,8 +98,7 @@ def test_load_settings_with_an_empty_environment():
 
 def test_empty_values_fall_back_to_the_defaults():
     # An exported-but-empty variable (`ARREARS_REPORTING_CURRENCY=`) means "unset", not "".
-    blank = {name: "" for name in ("ARREARS_REPORTING_CURRENCY", "ARREARS_DUCKDB_MEMORY_LIMIT",
-                                   "ARREARS_SMTP_PORT", "ARREARS_STRIPE_LIVEMODE")}  # fmt: skip
+    blank = {name: "" for name in ENV_EXAMPLE_VARIABLES}
     assert load_settings(blank) == load_settings({})
 
 
@@ -70,11 +110,11 @@ def test_dbt_project_vars_and_their_environment_defaults():
     # Each window's behaviour at its boundary is unit-tested in the model YAML that uses it
     # (tests/README.md, "Pinned defaults"); this states the production values in one place.
     assert _vars() == {
-        "reporting_currency": "{{ env_var('ARREARS_REPORTING_CURRENCY', 'EUR') | upper }}",
+        "reporting_currency": "{{ env_var('ARREARS_REPORTING_CURRENCY') | upper }}",
         "recovery_window_days": 60,
         "dunning_attribution_days": 7,
         "plan_grace_days": 7,
-        "pii_hash_salt": "{{ env_var('ARREARS_PII_SALT', 'arrears') }}",
+        "pii_hash_salt": "{{ env_var('ARREARS_PII_SALT') }}",
         # Failure-rate monitoring's floor and history (boundaries: _monitoring_intermediate.yml
         # failure_rate_windows_are_judged_from_the_volume_floor_with_a_baseline).
         "failure_rate_min_score": 6,
@@ -82,8 +122,12 @@ def test_dbt_project_vars_and_their_environment_defaults():
         "failure_rate_min_level_blocks": 2,
         "failure_rate_min_block_attempts": 20,
     }
-    # dbt's default reporting currency is the one Python defaults to.
-    assert load_settings({}).reporting_currency == "EUR"
+    # Their defaults are Settings' (EUR, "arrears"), exported to dbt.
+    exports = load_settings({}).exports()
+    assert (exports["ARREARS_REPORTING_CURRENCY"], exports["ARREARS_PII_SALT"]) == (
+        "EUR",
+        "arrears",
+    )
 
 
 # Defaults written inline in the monitoring models, `var('name', default)`. The card-testing,
@@ -148,14 +192,54 @@ def test_monitoring_var_defaults_are_stated_and_agree_between_models():
     assert changed == {}, f"monitoring defaults changed (in the models, stated here): {changed}"
 
 
-def test_dbt_profile_defaults_agree_with_settings():
-    # dbt runs with the exported settings, but a bare `dbt` call falls back to the profile's own
-    # defaults: the same memory cap, and 2 threads (the .env.example documents both).
+def test_dbt_reads_every_setting_from_the_exports_with_no_default_of_its_own():
+    # One default per setting, in config.py: a second one in the profile or the project could
+    # drift (it did: "4GB" was written three times). A bare `dbt` call needs `arrears env`.
+    texts = [(DBT_PROJECT_DIR / name).read_text() for name in ("profiles.yml", "dbt_project.yml")]
+    read = {m.group(1): m.group(2) for t in texts for m in ENV_VAR.finditer(t)}
+    assert {name: default for name, default in read.items() if default} == {}
+    assert set(read) <= set(load_settings({}).exports())
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
     output = profile["arrears"]["outputs"]["warehouse"]
-    memory = load_settings({}).duckdb_memory_limit
-    assert (
-        output["settings"]["memory_limit"]
-        == f"{{{{ env_var('ARREARS_DUCKDB_MEMORY_LIMIT', '{memory}') }}}}"
-    )
-    assert output["threads"] == "{{ env_var('ARREARS_DBT_THREADS', '2') | int }}"
+    assert output["settings"]["memory_limit"] == "{{ env_var('ARREARS_DUCKDB_MEMORY_LIMIT') }}"
+    assert output["threads"] == "{{ env_var('ARREARS_DBT_THREADS') | int }}"
+    exports = load_settings({}).exports()
+    assert (exports["ARREARS_DUCKDB_MEMORY_LIMIT"], exports["ARREARS_DBT_THREADS"]) == ("4GB", "2")
+
+
+ENV_VAR = re.compile(r"env_var\(\s*'(\w+)'\s*(?:,\s*'([^']*)')?\s*\)")
+
+
+def test_each_setting_is_read_from_its_variable():
+    env = {
+        "ARREARS_DBT_THREADS": "4",
+        "ARREARS_PII_SALT": "s3cret",
+        "ARREARS_PORT": "9000",
+        "ARREARS_ALERT_COOLDOWN_HOURS": "1.5",
+        "ARREARS_ALERT_LOOKBACK_HOURS": "48",
+    }
+    settings = load_settings(env)
+    assert (settings.dbt_threads, settings.pii_salt, settings.port) == (4, "s3cret", 9000)
+    assert (settings.alert_cooldown_hours, settings.alert_lookback_hours) == (1.5, 48.0)
+    # The dashboard link in alert messages follows the port unless set itself.
+    assert settings.dashboard_url == "http://localhost:9000"
+    assert "s3cret" not in repr(settings)
+    # Child processes (dbt, Streamlit) see the same values.
+    assert {
+        k: settings.exports()[k]
+        for k in ("ARREARS_DBT_THREADS", "ARREARS_PII_SALT", "ARREARS_PORT")
+    } == {  # fmt: skip
+        "ARREARS_DBT_THREADS": "4",
+        "ARREARS_PII_SALT": "s3cret",
+        "ARREARS_PORT": "9000",
+    }
+
+
+def test_alert_channels_built_by_hand_default_like_unset_settings():
+    # The channel defaults (SMTP port, sender) are written once, in Settings.
+    from dataclasses import replace
+
+    from orchestration.alerting.channels import AlertChannels, channels_from_settings
+
+    configured = channels_from_settings(load_settings({}))
+    assert replace(configured, log_path=None, dashboard_url=None) == AlertChannels()

@@ -10,9 +10,10 @@ from orchestration.pipeline import load_definitions, prepare_dbt
 
 
 def _definitions(tmp_path):
-    with exported(load_settings({"ARREARS_HOME": str(tmp_path)})):
-        prepare_dbt()
-        return load_definitions()
+    settings = load_settings({"ARREARS_HOME": str(tmp_path)})
+    with exported(settings):
+        prepare_dbt(settings)
+        return load_definitions(settings)
 
 
 def test_asset_graph_runs_ingest_then_one_dbt_step_then_alerts_then_publish(tmp_path):
@@ -56,3 +57,13 @@ def test_automation_sensor_and_daily_schedule_target_the_build(tmp_path):
     assert defs.resolve_sensor_def("landing_sensor").job_name == "build_warehouse"
     schedule = defs.resolve_schedule_def("daily_rebuild")
     assert schedule.job_name == "build_warehouse" and schedule.cron_schedule == "0 5 * * *"
+
+
+def test_every_asset_check_and_sensor_receives_the_one_settings_value(tmp_path):
+    defs = _definitions(tmp_path)
+    settings = defs.resources["settings"]
+    assert settings == load_settings({"ARREARS_HOME": str(tmp_path)})
+    # Every job resolves with it: no asset asks for a resource the location lacks.
+    assert defs.resolve_job_def("build_warehouse").resource_defs["settings"]
+    for name in ("landing_sensor", "connector_sources_sensor"):
+        assert "settings" in defs.resolve_sensor_def(name).required_resource_keys

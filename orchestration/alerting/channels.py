@@ -21,7 +21,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from orchestration.alerting.messages import Message
-from orchestration.config import Settings
+from orchestration.config import Settings, default_of
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,13 @@ class AlertChannels:
     log_path: Path | None = None
     webhook_url: str | None = field(default=None, repr=False)
     smtp_host: str | None = None
-    smtp_port: int = 25
+    # Defaults are Settings' (one place): a value built by hand behaves like an unset setting.
+    smtp_port: int = default_of("alert_smtp_port")
     smtp_username: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
     smtp_ssl: bool = False
-    email_from: str = "arrears-alerts@localhost"
+    email_from: str = default_of("alert_email_from")
     email_to: tuple[str, ...] = ()
     dashboard_url: str | None = None
     timeout_seconds: float = 10.0
@@ -86,10 +87,7 @@ def channels_from_settings(settings: Settings) -> AlertChannels:
 
 def acknowledgements_path(settings: Settings) -> Path:
     """Where `arrears alerts ack` writes its requests (read by the next alerting run)."""
-    return Path(
-        getattr(settings, "alert_acknowledgements_path", None)
-        or settings.home / "alert_acknowledgements.jsonl"
-    )
+    return settings.alert_acknowledgements_path
 
 
 def mask_url(url: str | None) -> str | None:

@@ -32,7 +32,7 @@ def add_alerts_parser(sub: argparse._SubParsersAction) -> None:
 
 def _published_alerts(settings: Settings, where: str = "true") -> list[tuple]:
     try:
-        with open_published(settings.published_path) as con:
+        with open_published(settings.published_path, settings.duckdb_memory_limit) as con:
             return con.execute(
                 "select alert_id, status, severity, detector, segment_type, segment_value, "
                 "incident_started_at, acknowledged_by from alerting.alerts "

@@ -29,6 +29,7 @@ from orchestration.alerting.state import (
     notifications_due,
     reconcile,
 )
+from orchestration.warehouse import connect
 
 log = logging.getLogger(__name__)
 DEFAULT_POLICY = AlertPolicy()
@@ -245,12 +246,14 @@ def sync_alerts(
     *,
     now: datetime | None = None,
     acknowledgements_path: Path | None = None,
+    memory_limit: str | None = None,
 ) -> SyncReport:
     """One alerting run: reconcile alerts with `marts.incidents`, apply acknowledgement requests,
-    then deliver what is due."""
+    then deliver what is due. `memory_limit` caps the warehouse connections like every other
+    writer's (Settings.duckdb_memory_limit)."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     report = SyncReport()
-    with duckdb.connect(str(warehouse_path)) as con:
+    with connect(warehouse_path, memory_limit=memory_limit) as con:
         ensure_schema(con)
         incidents, report.watermark = load_incidents(con)
         changed, events = reconcile(
@@ -284,7 +287,7 @@ def sync_alerts(
             log.warning(
                 "alert %s: %s delivery failed: %s", alert.alert_id, channel_name, tries[-1].error
             )
-    with duckdb.connect(str(warehouse_path)) as con:
+    with connect(warehouse_path, memory_limit=memory_limit) as con:
         if records:
             con.executemany(
                 "insert into alerting.notifications values (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -191,6 +191,20 @@ def reports_dir(settings) -> Path:
     return settings.connector_reports_dir
 
 
+# The options each connector kind takes (besides `prefix`); the CLI's flags and the settings
+# both go through `connector_options`.
+OPTIONS = {
+    "stripe": ("livemode",),
+    "stripe_tables": ("livemode", "schema"),
+    "mapped_csv": ("mapping",),
+}
+
+
+def connector_options(kind: str, **values: str | None) -> dict[str, str]:
+    """The options of `values` that are set and that `kind` takes (the others are left out)."""
+    return {name: values[name] for name in OPTIONS[kind] if values.get(name)}
+
+
 def run_import(kind: str, path: Path | str, settings, **options) -> ImportResult:
     """Map the source at `path` into `settings.landing_dir` and write its report.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import threading
@@ -18,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from orchestration.config import DBT_PROJECT_DIR, REPO_ROOT
+from orchestration.config import DBT_PROJECT_DIR, REPO_ROOT, load_settings
 from tests.alerting import detection_fixture, thin_hours_fixture, tiny_account_fixture
 
 INCIDENT_COLUMNS = {
@@ -205,11 +204,9 @@ def build_monitoring(root: Path, fill: Callable[[duckdb.DuckDBPyConnection], Non
     with duckdb.connect(str(warehouse)) as con:
         fill(con)
     env = {
-        **os.environ,
-        "ARREARS_WAREHOUSE": str(warehouse),
+        **load_settings({"ARREARS_WAREHOUSE": str(warehouse)}).subprocess_env(),
         "DBT_TARGET_PATH": str(root / "target"),  # never the shared dbt_project/target
         "DBT_LOG_PATH": str(root / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     # Models and seeds only: the data tests run in the project's own `dbt build`.
     result = subprocess.run(

@@ -7,6 +7,7 @@ import json
 import dagster as dg
 import duckdb
 
+from orchestration.config import load_settings
 from orchestration.defs.alerting.assets import ALERTS_KEY, alerts
 
 
@@ -15,11 +16,12 @@ def test_the_asset_announces_the_open_incident_once_and_reports_delivery(
 ):
     warehouse = tmp_path / "warehouse.duckdb"
     warehouse.write_bytes(monitored.read_bytes())
-    monkeypatch.setenv("ARREARS_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("ARREARS_WAREHOUSE", str(warehouse))
+    settings = load_settings(
+        {"ARREARS_HOME": str(tmp_path / "home"), "ARREARS_WAREHOUSE": str(warehouse)}
+    )
 
     for run in (1, 2):
-        result = dg.materialize([alerts])
+        result = dg.materialize([alerts], resources={"settings": settings})
         assert result.success
         [event] = result.get_asset_materialization_events()
         materialization = event.materialization

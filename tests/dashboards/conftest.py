@@ -45,10 +45,16 @@ def app_env(settings: Settings) -> dict[str, str]:
 @contextmanager
 def pointed_at(settings: Settings, **extra: str) -> Iterator[None]:
     """Run in-process app code against `settings` (the app reads its settings from the env)."""
-    with mock.patch.dict(os.environ, {**app_env(settings), **extra}):
-        if "ARREARS_DASHBOARD_PASSWORD" not in extra:
-            os.environ.pop("ARREARS_DASHBOARD_PASSWORD", None)
-        yield
+    from dashboards import queries
+
+    queries.settings.cache_clear()  # read once per process: this "process" starts here
+    try:
+        with mock.patch.dict(os.environ, {**app_env(settings), **extra}):
+            if "ARREARS_DASHBOARD_PASSWORD" not in extra:
+                os.environ.pop("ARREARS_DASHBOARD_PASSWORD", None)
+            yield
+    finally:
+        queries.settings.cache_clear()
 
 
 def run_page(page_file: str | None = None, timeout: float = 60) -> AppTest:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import duckdb
 import pytest
 
 from orchestration import ingest
-from orchestration.config import DBT_PROJECT_DIR
+from orchestration.config import DBT_PROJECT_DIR, load_settings
 from orchestration.contract import ENTITIES
 
 GOLDEN_LANDING = Path(__file__).resolve().parents[1] / "fixtures" / "golden" / "landing"
@@ -30,6 +29,8 @@ class Warehouse:
         self.landing = root / "landing"
         # Own target/log folders: never touch dbt_project/target, which the pipeline uses.
         self.target = root / "dbt_target"
+        # What dbt reads from its environment (the profile has no defaults of its own).
+        self.settings = load_settings({"ARREARS_WAREHOUSE": str(self.path)})
 
     def load(self, source_landing: Path) -> None:
         """Copy a landing folder in and load it through the real ingestion."""
@@ -47,12 +48,7 @@ class Warehouse:
             [str(DBT), *args, "--profiles-dir", str(DBT_PROJECT_DIR),
              "--target-path", str(self.target), "--log-path", str(self.root / "dbt_logs")],
             cwd=DBT_PROJECT_DIR,
-            env={
-                **os.environ,
-                "ARREARS_WAREHOUSE": str(self.path),
-                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                **(env or {}),
-            },
+            env={**self.settings.subprocess_env(), **(env or {})},
             capture_output=True,
             text=True,
         )  # fmt: skip
@@ -80,18 +76,12 @@ def materialise(warehouse: Warehouse):
 
     from orchestration.defs.transform import assets
 
-    saved = dict(os.environ)
-    os.environ["ARREARS_WAREHOUSE"] = str(warehouse.path)
-    try:
-        return dg.materialize(
-            [assets.arrears_dbt_assets],
-            resources=assets.defs.resources,
-            selection=dg.AssetSelection.groups(*OWN_GROUPS),
-            raise_on_error=False,
-        )
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    return dg.materialize(
+        [assets.arrears_dbt_assets],
+        resources={**assets.defs.resources, "settings": warehouse.settings},
+        selection=dg.AssetSelection.groups(*OWN_GROUPS),
+        raise_on_error=False,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 (worked out by hand in test_golden.py), through the read-only `published` profile target."""
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.config import DBT_PROJECT_DIR
+from orchestration.config import DBT_PROJECT_DIR, load_settings
 
 MF = Path(sys.executable).with_name("mf")
 
@@ -20,13 +19,13 @@ def mf(golden_warehouse, tmp_path_factory):
     root = tmp_path_factory.mktemp("mf")
     published = root / "arrears.duckdb"
     shutil.copy(golden_warehouse.path, published)
+    settings = load_settings(
+        {"ARREARS_WAREHOUSE": str(published), "ARREARS_PUBLISHED": str(published)}
+    )
     env = {
-        **os.environ,
-        "ARREARS_WAREHOUSE": str(published),
-        "ARREARS_PUBLISHED": str(published),
+        **settings.subprocess_env(),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_LOG_PATH": str(root / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     # mf always reads dbt_project/target/semantic_manifest.json; write it for a catalog named
     # `arrears`, as the pipeline's own parse does.

@@ -327,13 +327,12 @@ def test_a_crash_mid_file_leaves_nothing_and_the_rerun_loads_it_whole(env, monke
     assert load("customers").rows_loaded == 1
 
 
-def test_ingestion_assets_materialise_through_dagster(tmp_path, monkeypatch):
-    monkeypatch.setenv("ARREARS_HOME", str(tmp_path))
-    settings = load_settings()
+def test_ingestion_assets_materialise_through_dagster(tmp_path):
+    settings = load_settings({"ARREARS_HOME": str(tmp_path)})
     base_parents(settings.landing_dir)
     from orchestration.defs.ingestion.assets import raw_assets
 
-    result = dg.materialize(raw_assets)
+    result = dg.materialize(raw_assets, resources={"settings": settings})
     assert result.success
     mats = {
         e.asset_key.path[-1]: e.materialization.metadata
@@ -345,7 +344,7 @@ def test_ingestion_assets_materialise_through_dagster(tmp_path, monkeypatch):
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute("select count(*) from raw.subscriptions").fetchone()[0] == 1
     # A second materialisation with no new files changes nothing.
-    assert dg.materialize(raw_assets).success
+    assert dg.materialize(raw_assets, resources={"settings": settings}).success
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute("select count(*) from raw.customers").fetchone()[0] == 1
 

@@ -5,18 +5,19 @@ import time
 
 import dagster as dg
 
+from orchestration.config import load_settings
 from orchestration.defs.ingestion.assets import landing_sensor
 
 
-def _evaluate(cursor=None):
-    context = dg.build_sensor_context(cursor=cursor)
+def _evaluate(home, cursor=None):
+    settings = load_settings({"ARREARS_HOME": str(home)})
+    context = dg.build_sensor_context(cursor=cursor, resources={"settings": settings})
     result = landing_sensor.evaluate_tick(context)
     return result.run_requests, result.skip_message, result.cursor
 
 
-def test_sensor_requests_one_run_per_new_file_batch(tmp_path, monkeypatch):
-    monkeypatch.setenv("ARREARS_HOME", str(tmp_path))
-    runs, skip, cursor = _evaluate()
+def test_sensor_requests_one_run_per_new_file_batch(tmp_path):
+    runs, skip, cursor = _evaluate(tmp_path)
     assert runs == [] and skip.startswith("no new landing files")
 
     settled = tmp_path / "landing" / "invoices" / "a.csv"
@@ -28,13 +29,13 @@ def test_sensor_requests_one_run_per_new_file_batch(tmp_path, monkeypatch):
     copying.parent.mkdir(parents=True)
     copying.write_text("customer_id\n")  # modified just now: may still be copying
 
-    runs, _, cursor = _evaluate(cursor)
+    runs, _, cursor = _evaluate(tmp_path, cursor)
     assert len(runs) == 1 and runs[0].tags["new_files"] == "1"
 
-    runs, skip, cursor = _evaluate(cursor)
+    runs, skip, cursor = _evaluate(tmp_path, cursor)
     assert runs == [] and "still being written" in skip
 
     os.utime(copying, (old, old))
-    runs, _, cursor = _evaluate(cursor)
+    runs, _, cursor = _evaluate(tmp_path, cursor)
     assert len(runs) == 1 and runs[0].tags["new_files"] == "1"
-    assert _evaluate(cursor)[0] == []
+    assert _evaluate(tmp_path, cursor)[0] == []

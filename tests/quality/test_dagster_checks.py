@@ -39,9 +39,11 @@ def settings(tmp_path, monkeypatch):
     return settings
 
 
-def materialize():
+def materialize(settings):
     return dg.materialize(
-        [*raw_assets, *raw_quality_checks, built_from_invoices], raise_on_error=False
+        [*raw_assets, *raw_quality_checks, built_from_invoices],
+        resources={"settings": settings},
+        raise_on_error=False,
     )
 
 
@@ -68,7 +70,7 @@ def test_one_incoherent_landing_row_is_quarantined_and_blocks_nothing(settings):
     bad = {**ROWS["invoices"][2], "due_at": "2026-02-01", "updated_at": "2026-02-02 01:00"}
     write_landing(settings.landing_dir, "invoices", "2026-04-01.csv", [bad])
 
-    result = materialize()
+    result = materialize(settings)
 
     assert "built_from_invoices" in materialized(result)
     assert evaluations(result)["raw/invoices:ranges"].passed
@@ -84,7 +86,7 @@ def test_one_incoherent_landing_row_is_quarantined_and_blocks_nothing(settings):
 def test_a_failing_error_check_blocks_what_is_built_from_the_asset(settings):
     # Structural corruption that no landing row can cause: raw.invoices altered by hand (or by
     # a loader bug) with a version due before it was issued. The raw check refuses it.
-    assert materialize().success
+    assert materialize(settings).success
     with duckdb.connect(str(settings.warehouse_path)) as con:
         con.execute(
             "insert into raw.invoices by name select * replace ("
@@ -92,7 +94,7 @@ def test_a_failing_error_check_blocks_what_is_built_from_the_asset(settings):
             "from raw.invoices where invoice_id = 'i2'"
         )
 
-    result = materialize()
+    result = materialize(settings)
 
     assert not result.success
     assert "built_from_invoices" not in materialized(result)
@@ -118,7 +120,7 @@ def test_a_failing_error_check_blocks_what_is_built_from_the_asset(settings):
 def test_a_failing_warning_only_reports(settings):
     """The fixture's newest record is from 2026-03-31, days before any wall clock running this:
     the WARN freshness checks fail, and everything downstream is still built."""
-    result = materialize()
+    result = materialize(settings)
 
     assert result.success
     assert "built_from_invoices" in materialized(result)

@@ -11,7 +11,7 @@ from orchestration.alerting.channels import (
 )
 from orchestration.alerting.state import AlertPolicy
 from orchestration.alerting.store import sync_alerts
-from orchestration.config import load_settings
+from orchestration.config import Settings
 from orchestration.defs.ingestion.assets import WRITER_POOL
 from orchestration.defs.transform.assets import arrears_dbt_assets
 
@@ -23,16 +23,11 @@ def _incidents_key() -> dg.AssetKey:
     return get_asset_key_for_model([arrears_dbt_assets], "incidents")
 
 
-def alert_policy(settings) -> AlertPolicy:
-    """Cooldown and look-back, from settings when they carry them (defaults otherwise)."""
-    default = AlertPolicy()
-    cooldown = getattr(settings, "alert_cooldown_hours", None)
-    lookback = getattr(settings, "alert_notify_lookback_hours", None)
+def alert_policy(settings: Settings) -> AlertPolicy:
+    """The cooldown and look-back configured in `Settings`."""
     return AlertPolicy(
-        cooldown=timedelta(hours=cooldown) if cooldown is not None else default.cooldown,
-        notify_lookback=timedelta(hours=lookback)
-        if lookback is not None
-        else default.notify_lookback,
+        cooldown=timedelta(hours=settings.alert_cooldown_hours),
+        notify_lookback=timedelta(hours=settings.alert_lookback_hours),
     )
 
 
@@ -55,8 +50,9 @@ def alert_policy(settings) -> AlertPolicy:
         "configured channels (webhook, email, log file)."
     ),
 )
-def alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
+def alerts(
+    context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings]
+) -> dg.MaterializeResult:
     channels = channels_from_settings(settings)
     context.log.info(f"Alert channels: {channels!r}")  # secrets masked by the repr
     report = sync_alerts(
@@ -64,6 +60,7 @@ def alerts(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         channels,
         alert_policy(settings),
         acknowledgements_path=acknowledgements_path(settings),
+        memory_limit=settings.duckdb_memory_limit,
     )
     for failure in report.failures:
         context.log.warning(f"Notification not delivered (retried next run): {failure}")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.config import load_settings
-from orchestration.connectors.run import ImportResult, run_import
+from orchestration.config import Settings
+from orchestration.connectors.run import ImportResult, connector_options, run_import
 
 GROUP = "connectors"
 CONNECTOR_ASSET_KEYS = [
@@ -32,14 +32,11 @@ def source_locations(settings) -> dict[str, Path | str]:
     }
 
 
-def _options(kind: str, settings) -> dict:
+def _options(kind: str, settings: Settings) -> dict:
     """Connector options from settings."""
-    options = {}
-    if kind in ("stripe", "stripe_tables") and settings.stripe_livemode:
-        options["livemode"] = settings.stripe_livemode
-    if kind == "stripe_tables" and settings.stripe_tables_schema:
-        options["schema"] = settings.stripe_tables_schema
-    return options
+    return connector_options(
+        kind, livemode=settings.stripe_livemode, schema=settings.stripe_tables_schema
+    )
 
 
 def _checks(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
@@ -98,8 +95,9 @@ def _connector_asset(kind: str, description: str, deps=()) -> dg.AssetsDefinitio
 
     @dg.asset(key=key, deps=list(deps), group_name=GROUP, kinds={"python", "parquet"},
               check_specs=_checks(key), description=description)  # fmt: skip
-    def _run(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        settings = load_settings()
+    def _run(
+        context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings]
+    ) -> dg.MaterializeResult:
         location = source_locations(settings)[kind]
         targets = _targets(kind, location, _options(kind, settings))
         results = []
@@ -136,12 +134,13 @@ STRIPE_API_KEY = dg.AssetKey(["connectors", "stripe_api"])
 
 
 @dg.asset(key=STRIPE_API_KEY, group_name=GROUP, kinds={"python"})
-def stripe_api_pull(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def stripe_api_pull(
+    context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings]
+) -> dg.MaterializeResult:
     """Optional: new Stripe objects and events from the API → a dump in sources/stripe/api/.
     Does nothing unless a Stripe API key is configured (`settings.stripe_api_key`)."""
     from orchestration.connectors.stripe_api import pull, stripe_client
 
-    settings = load_settings()
     api_key = settings.stripe_api_key
     if not api_key:
         context.log.info("No Stripe API key configured: the Stripe source is files only.")
@@ -172,12 +171,13 @@ mapped_csv_asset = _connector_asset(
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def connector_sources_sensor(context: dg.SensorEvaluationContext):
+def connector_sources_sensor(
+    context: dg.SensorEvaluationContext, settings: dg.ResourceParam[Settings]
+):
     """Start a build when a connector source changes (a new Stripe dump, a new export), once its
     files have been still for a minute, so a half-copied dump is not read."""
     import time
 
-    settings = load_settings()
     signature, fresh = {}, False
     for location in source_locations(settings).values():
         if isinstance(location, str) or not location.is_dir():

@@ -7,9 +7,10 @@ import time
 import dagster as dg
 
 from orchestration import ingest
-from orchestration.config import load_settings
+from orchestration.config import Settings
 from orchestration.contract import ENTITIES, Entity
 from orchestration.defs.connectors.assets import CONNECTOR_ASSET_KEYS
+from orchestration.warehouse import open_warehouse
 
 WRITER_POOL = "duckdb_writer"  # every asset that writes the warehouse; limit 1 in dagster.yaml
 
@@ -34,10 +35,11 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
         pool=WRITER_POOL,
         description=f"raw.{entity.name}: {entity.description} Every version kept, with lineage.",
     )
-    def _load(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        settings = load_settings()
+    def _load(
+        context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings]
+    ) -> dg.MaterializeResult:
         settings.ensure_dirs()
-        with ingest.connect(settings.warehouse_path, settings.duckdb_memory_limit) as con:
+        with open_warehouse(settings) as con:
             report = ingest.load_entity(
                 con, entity.name, settings.landing_dir, settings.rejected_dir
             )
@@ -86,13 +88,12 @@ build_warehouse_job = dg.define_asset_job(
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def landing_sensor(context: dg.SensorEvaluationContext):
+def landing_sensor(context: dg.SensorEvaluationContext, settings: dg.ResourceParam[Settings]):
     """Start a build when files appear or change in the landing folder.
 
     It only lists files (it never opens the warehouse, which a running build holds), and waits
     until a file has not changed for a minute so a half-copied file is not picked up.
     """
-    settings = load_settings()
     seen: dict[str, list] = json.loads(context.cursor) if context.cursor else {}
     current, fresh = {}, False
     now = time.time()

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.config import load_settings
+from orchestration.config import Settings
 from orchestration.contract import ENTITIES
 from orchestration.defs.alerting.assets import ALERTS_KEY
 from orchestration.defs.ingestion.assets import WRITER_POOL, raw_key
@@ -25,8 +25,9 @@ UPSTREAM = sorted(
     pool=WRITER_POOL,
     description="Read-only copy of the marts, quality and alert tables, swapped in atomically.",
 )
-def published_warehouse(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
+def published_warehouse(
+    context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings]
+) -> dg.MaterializeResult:
     counts = publish(settings.warehouse_path, settings.published_path, settings.duckdb_memory_limit)
     context.log.info(f"Published {len(counts)} tables to {settings.published_path}")
     return dg.MaterializeResult(

@@ -12,10 +12,10 @@ import dagster as dg
 from data_quality.core import Check, CheckResult, QualityConfig
 from data_quality.marts import mart_checks
 from data_quality.raw import raw_checks
-from orchestration import ingest
-from orchestration.config import load_settings
+from orchestration.config import Settings
 from orchestration.contract import ENTITIES, ENTITY_BY_NAME
 from orchestration.defs.ingestion.assets import WRITER_POOL
+from orchestration.warehouse import open_warehouse
 
 RAW_CHECKS = raw_checks()
 MART_CHECKS = mart_checks()
@@ -45,7 +45,7 @@ def _metadata(result: CheckResult) -> dict:
     return metadata
 
 
-def evaluate(context: dg.AssetCheckExecutionContext, checks: list[Check]):
+def evaluate(context: dg.AssetCheckExecutionContext, checks: list[Check], settings: Settings):
     """Run the selected checks on the warehouse, record them, and report them to Dagster."""
     from data_quality.runner import check_and_record  # imports GX (~10 s): only when checks run
 
@@ -54,8 +54,7 @@ def evaluate(context: dg.AssetCheckExecutionContext, checks: list[Check]):
         for c in checks
         if dg.AssetCheckKey(asset_key(c), c.name) in context.selected_asset_check_keys
     ]
-    settings = load_settings()
-    with ingest.connect(settings.warehouse_path, settings.duckdb_memory_limit) as con:
+    with open_warehouse(settings) as con:
         results = check_and_record(
             con,
             selected,
@@ -82,8 +81,8 @@ def _checks_op(name: str, checks: list[Check], description: str) -> dg.AssetChec
         pool=WRITER_POOL,  # writes quality.check_results: one warehouse writer at a time
         description=description,
     )
-    def _evaluate(context: dg.AssetCheckExecutionContext):
-        yield from evaluate(context, checks)
+    def _evaluate(context: dg.AssetCheckExecutionContext, settings: dg.ResourceParam[Settings]):
+        yield from evaluate(context, checks, settings)
 
     return _evaluate
 

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration.config import Settings, exported
 from orchestration.defs.ingestion.assets import WRITER_POOL
 from orchestration.defs.transform.project import arrears_dbt, dbt_resource, prepare_manifest
 
@@ -32,15 +33,21 @@ class ArrearsDbtTranslator(DagsterDbtTranslator):
     pool=WRITER_POOL,
     name="arrears_dbt",
 )
-def arrears_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def arrears_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: dg.ResourceParam[Settings]
+):
     # The project's own target/ keeps dbt's partial parse between runs (writers run one at a time).
     # Unit tests check the models' logic, not the data: they run in `make test`
     # (tests/dbt/test_unit_tests.py), not in every production build.
-    yield from dbt.cli(
-        ["build", "--exclude-resource-type", "unit_test"],
-        context=context,
-        target_path=arrears_dbt.target_path,
-    ).stream()
+    # dbt's profile reads the settings from its environment, which DbtCliResource copies from
+    # this process's when it starts dbt: they are exported for that moment.
+    with exported(settings):
+        invocation = dbt.cli(
+            ["build", "--exclude-resource-type", "unit_test"],
+            context=context,
+            target_path=arrears_dbt.target_path,
+        )
+    yield from invocation.stream()
 
 
 defs = dg.Definitions(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from orchestration.config import DBT_PROJECT_DIR, exported, load_settings
+from orchestration.config import DBT_PROJECT_DIR, Settings, exported, load_settings
 
 arrears_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # The virtualenv's dbt, found next to this interpreter (the venv's bin/ need not be on PATH).
@@ -42,17 +40,15 @@ def manifest_is_stale() -> bool:
     return not manifest.exists() or manifest.stat().st_mtime < _newest_input_mtime()
 
 
-def prepare_manifest(force: bool = False) -> Path:
+def prepare_manifest(settings: Settings | None = None, force: bool = False) -> Path:
     """Run `dbt parse` when target/manifest.json is missing or older than the project's files.
 
-    dbt reuses target/partial_parse.msgpack, so a re-parse after a small change is quick.
+    dbt reuses target/partial_parse.msgpack, so a re-parse after a small change is quick. The
+    profile reads the settings from the environment even to parse: `settings` are exported for
+    it. Without them (this module imported on its own, as tests and `dg dev`'s loader do), the
+    process environment is the configuration.
     """
     if force or manifest_is_stale():
-        # The profile needs the warehouse path even to parse; outside a build, use the default.
-        with (
-            contextlib.nullcontext()
-            if "ARREARS_WAREHOUSE" in os.environ
-            else exported(load_settings())
-        ):
+        with exported(settings or load_settings()):
             dbt_resource().cli(["parse", "--quiet"], target_path=arrears_dbt.target_path).wait()
     return arrears_dbt.manifest_path

@@ -154,21 +154,18 @@ def dispersion(windows: list[tuple[int, int]]) -> float:
 
 def at_most(column: str, limit: str, label: str) -> Expect:
     """`column` ≤ `limit`, both frame columns; not judged where either is missing."""
-    return Expect(
-        "ExpectColumnPairValuesAToBeGreaterThanB",
-        {"column_A": limit, "column_B": column, "or_equal": True,
-         "ignore_row_if": "either_value_is_missing"},
-        f"{column} ≤ {limit} ({label})",
-    )  # fmt: skip
+    return _pair(limit, column, f"{column} ≤ {limit} ({label})")
 
 
 def at_least(column: str, limit: str, label: str) -> Expect:
-    return Expect(
-        "ExpectColumnPairValuesAToBeGreaterThanB",
-        {"column_A": column, "column_B": limit, "or_equal": True,
-         "ignore_row_if": "either_value_is_missing"},
-        f"{column} ≥ {limit} ({label})",
-    )  # fmt: skip
+    """`column` ≥ `limit`, both frame columns; not judged where either is missing."""
+    return _pair(column, limit, f"{column} ≥ {limit} ({label})")
+
+
+def _pair(greater: str, smaller: str, expected: str) -> Expect:
+    kwargs = {"column_A": greater, "column_B": smaller, "or_equal": True,
+              "ignore_row_if": "either_value_is_missing"}  # fmt: skip
+    return Expect("ExpectColumnPairValuesAToBeGreaterThanB", kwargs, expected)
 
 
 def one_row(values: Mapping[str, Any]) -> pd.DataFrame:

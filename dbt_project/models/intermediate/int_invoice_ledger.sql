@@ -186,7 +186,7 @@ running as (
         *,
         sum(balance_sign * amount) over (
             partition by invoice_id
-            order by event_at, balance_sign desc, event_type, amount
+            order by event_at asc, balance_sign desc, event_type asc, amount asc
             rows unbounded preceding
         ) as open_after
     from signed
@@ -202,10 +202,11 @@ select
     case
         when balance_sign = 0
             then round(amount * fx_rate_to_reporting, 2)
-        else balance_sign * (
-            round(open_after * fx_rate_to_reporting, 2)
-            - round((open_after - balance_sign * amount) * fx_rate_to_reporting, 2)
-        )
+        else
+            balance_sign * (
+                round(open_after * fx_rate_to_reporting, 2)
+                - round((open_after - balance_sign * amount) * fx_rate_to_reporting, 2)
+            )
     end::decimal(18, 2) as amount_reporting,
     -- Signed effect on the open balance (0: refunds and chargebacks).
     balance_sign

@@ -142,3 +142,37 @@ def test_recovery_cohorts_count_failed_first_attempts_only(warehouse):
             (select count(*) from marts.fct_invoices where recovery_population = 'failed_payment')"""
     ).fetchone()
     assert cohorts == invoices > 0
+
+
+def test_billed_per_month_recomputed_from_raw_to_the_cent(warehouse):
+    # Independent of the models: the latest version of each raw invoice, its issue-date rate from
+    # the fx_rates seed (before a currency's first row, its first rate), each invoice rounded to
+    # the cent once, summed by issue month. Reporting currency EUR (the sample's).
+    recomputed = warehouse.execute(
+        """with invoices as (
+            select
+                arg_max(currency, (updated_at, _loaded_at, _source_row)) as currency,
+                arg_max(amount_due, (updated_at, _loaded_at, _source_row)) as amount_due,
+                arg_max(status, (updated_at, _loaded_at, _source_row)) as status,
+                arg_max(issued_at, (updated_at, _loaded_at, _source_row)) as issued_at
+            from raw.invoices group by invoice_id
+        ),
+        rates as (
+            select upper(currency) as currency, valid_from, rate_to_eur from reference.fx_rates
+        ),
+        priced as (
+            select invoices.*, coalesce(
+                (select r.rate_to_eur from rates r where r.currency = upper(invoices.currency)
+                    and r.valid_from <= invoices.issued_at::date order by r.valid_from desc limit 1),
+                (select r.rate_to_eur from rates r where r.currency = upper(invoices.currency)
+                    order by r.valid_from limit 1)) as rate
+            from invoices where status not in ('draft', 'void') and amount_due > 0
+        )
+        select date_trunc('month', issued_at)::date,
+            sum(round(amount_due * rate::decimal(18, 10), 2))
+        from priced group by 1 order by 1"""
+    ).fetchall()
+    published = warehouse.execute(
+        "select month_start, billed_reporting from marts.collections_monthly order by 1"
+    ).fetchall()
+    assert recomputed == published

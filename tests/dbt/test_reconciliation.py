@@ -120,7 +120,8 @@ def test_daily_balances_are_sums_of_invoice_cents_per_segment(warehouse):
             from marts.fct_invoices where amount_remaining > 0 group by currency
         )
         select * from daily full join invoices using (currency)
-        where daily.open is distinct from invoices.open
+        -- A segment with active subscriptions but nothing open is a 0.00 row of the daily mart.
+        where coalesce(daily.open, 0) != coalesce(invoices.open, 0)
             or coalesce(daily.past_due, 0) != coalesce(invoices.past_due, 0)"""
     ).fetchall()
     assert diff == []

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import duckdb
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -65,8 +66,11 @@ def pct(ratio: object, digits: int = 1) -> str:
     return "—" if _missing(ratio) else f"{float(ratio) * 100:.{digits}f}%"  # type: ignore[arg-type]
 
 
-def number(value: object) -> str:
-    return "—" if _missing(value) else f"{float(value):,.0f}"  # type: ignore[arg-type]
+def number(value: object, digits: int = 0, unit: str = "") -> str:
+    """1,234 / 15.5 days; "—" for a missing value (a month without billing has no DSO)."""
+    if _missing(value):
+        return "—"
+    return f"{float(value):,.{digits}f}{unit}"  # type: ignore[arg-type]
 
 
 def delta_pp(current: object, previous: object) -> str | None:
@@ -124,6 +128,30 @@ def page_header(title: str, caption: str = "") -> Filters:
     return filters
 
 
+def check_verdict(
+    blocking_failed: int, warnings_failed: int, checked_at: object
+) -> tuple[str, str]:
+    """The Data quality page's verdict on the latest check results: (kind, message).
+
+    Only a failed blocking (ERROR) check stops the assets downstream of it, so only then is the
+    published data held back at the last good build. Failed warnings are reported and published
+    with; saying "last good build" for them sends a reader looking for a failure that is not there.
+    """
+    when = f"{pd.Timestamp(checked_at):%d %b %Y %H:%M} UTC"
+    if blocking_failed:
+        return "error", (
+            f"{blocking_failed} blocking check(s) failed ({when}): the assets downstream of them "
+            "were not rebuilt, so the published data is the last good build."
+            + (f" {warnings_failed} warning(s) too." if warnings_failed else "")
+        )
+    if warnings_failed:
+        return "warning", (
+            f"{warnings_failed} warning(s) in the latest evaluation ({when}), no blocking failure: "
+            "warnings do not hold back publication — the published data is this build."
+        )
+    return "success", f"Every check passed in the latest evaluation ({when})."
+
+
 @contextmanager
 def guard(what: str) -> Iterator[None]:
     """Render a section; if its mart is not built yet, say so instead of raising.
@@ -139,8 +167,79 @@ def guard(what: str) -> Iterator[None]:
         st.error(f"**{what}** could not be loaded: {exc}", icon=":material/error:")
 
 
-def empty_note(what: str) -> None:
+# Each billing feed as a reader names it.
+FEED_LABELS = {
+    "customers": "customers",
+    "subscriptions": "subscriptions",
+    "invoices": "invoices",
+    "payment_attempts": "payment attempts",
+    "refunds": "refunds",
+    "disputes": "disputes",
+    "dunning_messages": "dunning messages",
+    "payment_plans": "payment plans",
+    "escalations": "escalations",
+    "payment_method_updates": "payment method updates",
+}
+
+
+def missing_feeds(what: str, *feeds: str) -> bool:
+    """Say which feed `what` needs and is not loaded; True when one is missing.
+
+    An empty section on a warehouse without that feed is not "no rows for the filters": the
+    reader must learn what to load, e.g. "No payment attempts loaded — failure monitoring needs
+    the `payment_attempts` feed."
+    """
+    try:
+        empty = q.empty_feeds(*feeds)
+    except q.NotAvailable:
+        return False
+    if not empty:
+        return False
+    labels = " or ".join(FEED_LABELS.get(feed, feed) for feed in empty)
+    names = ", ".join(f"`{feed}`" for feed in empty)
+    st.info(
+        f"No {labels} loaded — {what} needs the {names} feed{'s' if len(empty) > 1 else ''}.",
+        icon=":material/database_off:",
+    )
+    return True
+
+
+def _none_receivable(what: str) -> bool:
+    """Invoices are loaded but none is money owed (all 0.00 trials, drafts or voids): say so."""
+    try:
+        loaded = q.coverage()
+    except q.NotAvailable:
+        return False
+    invoices, receivable = loaded.get("invoices", 0), loaded.get("receivable_invoices")
+    if not invoices or receivable is None or receivable:
+        return False
+    st.info(
+        f"{what}: none of the {invoices:,} loaded invoices is a receivable — draft, void and "
+        "0.00 invoices (trials, 100 %-off coupons) are never money owed.",
+        icon=":material/receipt_long:",
+    )
+    return True
+
+
+def empty_note(what: str, *feeds: str, purpose: str | None = None) -> None:
+    """An empty section: name the missing feed when that is why, else blame the filters."""
+    if feeds and missing_feeds(purpose or what.lower(), *feeds):
+        return
+    if "invoices" in feeds and _none_receivable(what):
+        return
     st.info(f"{what}: no rows for the selected filters.", icon=":material/filter_alt_off:")
+
+
+def loaded_line() -> str | None:
+    """ "Loaded: 2 customers · 0 subscriptions · 3 invoices · ..." from `marts.data_coverage`."""
+    try:
+        loaded = q.coverage()
+    except q.NotAvailable:
+        return None
+    if not loaded:
+        return None
+    parts = [f"{loaded[feed]:,} {label}" for feed, label in FEED_LABELS.items() if feed in loaded]
+    return "Loaded: " + " · ".join(parts)
 
 
 def _delta_colour(delta: str | None, bad_when_up: bool) -> str:

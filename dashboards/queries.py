@@ -249,12 +249,45 @@ def filter_options() -> dict[str, list[str]]:
     return options
 
 
+def coverage() -> dict[str, int]:
+    """Records loaded per billing feed (`marts.data_coverage`); {} before that mart exists."""
+    if "marts.data_coverage" not in tables():
+        return {}
+    frame = fetch("select feed, records from marts.data_coverage")
+    return dict(zip(frame["feed"], (int(n) for n in frame["records"]), strict=True))
+
+
+def empty_feeds(*feeds: str) -> list[str]:
+    """Of `feeds`, the ones with no record loaded (unknown on a warehouse without coverage)."""
+    loaded = coverage()
+    return [feed for feed in feeds if loaded and not loaded.get(feed)]
+
+
 def date_bounds() -> tuple[date, date] | None:
-    """First billing month to the as-of date."""
-    frame = fetch(
-        "select min(month_start), max(month_end) from marts.collections_monthly",
-        needs=("marts.collections_monthly",),
-    )
+    """First event of any fact (invoice, charge, dispute, message, ...) to the as-of date.
+
+    Every fact counts, not only invoices: charges before the first invoice, or with no invoice
+    at all, must be inside the range a page can select.
+    """
+    if "marts.data_coverage" not in tables():  # a warehouse published before that mart
+        frame = fetch(
+            "select min(month_start), max(month_end) from marts.collections_monthly",
+            needs=("marts.collections_monthly",),
+        )
+    else:
+        as_of = (
+            "(select max(as_of) from marts.monitoring_status)"
+            if "marts.monitoring_status" in tables()
+            else "null"
+        )
+        frame = fetch(
+            f"""
+            select min(first_event_at)::date,
+                   greatest(max(last_event_at), {as_of})::date
+            from marts.data_coverage
+            where is_event_fact and records > 0
+            """
+        )
     first, last = frame.iat[0, 0], frame.iat[0, 1]
     if pd.isna(first) or pd.isna(last):
         return None

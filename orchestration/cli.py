@@ -18,6 +18,16 @@ from orchestration.contract import contract_markdown
 DEMO_CUSTOMERS = 20_000
 
 
+def demo_config(now: datetime | None = None):
+    """The demo's sample: its history ends at the start of today (UTC), so freshness, judged
+    against the wall clock as a live feed must be, holds on a fresh `make demo`."""
+    from orchestration.generator import GeneratorConfig
+
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return GeneratorConfig(customers=DEMO_CUSTOMERS, end=today)
+
+
 def _generate(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.generator import GeneratorConfig, generate
 
@@ -29,6 +39,7 @@ def _generate(args: argparse.Namespace, settings: Settings) -> int:
             seed=args.seed,
             incidents=not args.no_incidents,
             file_format=args.format,
+            profile=args.profile,
         ),
         out,
         ground_truth_path=Path(args.ground_truth) if args.ground_truth else None,
@@ -41,13 +52,10 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.pipeline import build, landing_is_empty
 
     if args.generate_if_empty and landing_is_empty(settings):
-        from orchestration.generator import GeneratorConfig, generate
+        from orchestration.generator import generate
 
         print(f"Landing folder {settings.landing_dir} is empty: generating the sample data.")
-        # The demo's history ends at the start of today, so freshness (judged against the wall
-        # clock, as a live feed must be) holds on a fresh demo; tests pin their own end date.
-        today = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
-        generate(GeneratorConfig(customers=DEMO_CUSTOMERS, end=today), settings.landing_dir)
+        generate(demo_config(), settings.landing_dir)
     ok = build(settings)
     if ok:
         print(f"Warehouse built: {settings.warehouse_path}")
@@ -164,6 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--out", help="Landing folder to write (default: the configured one).")
     gen.add_argument("--format", choices=["csv", "parquet", "jsonl"], default="parquet")
     gen.add_argument("--no-incidents", action="store_true", help="Clean data: no incidents.")
+    gen.add_argument(
+        "--profile",
+        choices=["standard", "realistic"],
+        default="standard",
+        help="realistic: add $0 trials and coupons, clock skew, guests, one-off charges, a "
+        "backfill (docs/sample_data.md).",
+    )
     gen.add_argument("--ground-truth", help="Where to write the incidents' ground truth.")
     gen.set_defaults(func=_generate)
 

@@ -70,6 +70,7 @@ import shutil  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
+from decimal import Decimal  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pyarrow as pa  # noqa: E402
@@ -242,7 +243,8 @@ def _jsonl_batches(path: Path, entity: Entity, result: FileLoadResult) -> Iterat
                     continue
                 row_no += 1
                 try:
-                    obj = json.loads(line)
+                    # Decimals, not floats: 1234567890123456.78 would load as ...456.80.
+                    obj = json.loads(line, parse_float=Decimal)
                 except json.JSONDecodeError as exc:
                     yield row_no, {"_line": line[:1000]}, f"invalid JSON: {exc.msg}"
                     continue
@@ -269,7 +271,7 @@ def _json_text(value) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
-        return json.dumps(value)
+        return json.dumps(value, default=str)
     return str(value)
 
 

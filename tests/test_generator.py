@@ -146,6 +146,25 @@ def test_another_seed_gives_other_data(small, small_seed8):
     assert common and all(a[k] != b[k] for k in common)
 
 
+def test_the_realistic_profile_is_deterministic_and_adds_units_per_100_customers(tmp_path):
+    """Same seed, same bytes; 250 customers make two units of the profile's shapes."""
+    config = GeneratorConfig(customers=250, months=2, seed=3, profile="realistic", progress=False)
+    runs = [generate(config, tmp_path / name / "landing") for name in ("a", "b")]
+    assert _digest(runs[0].out_dir) == _digest(runs[1].out_dir)
+    assert runs[0].shapes["zero_amount_invoices"] == 6
+    assert runs[0].shapes["quarantined_beyond_tolerance"] == 4
+    con = duckdb.connect()
+    ids = con.execute(
+        f"select invoice_id, amount_due from read_parquet('{runs[0].out_dir}/invoices/*.parquet') "
+        "where invoice_id like 'in_rw%' and amount_due = 0 order by 1"
+    ).fetchall()
+    assert [i for i, _ in ids] == [
+        f"in_rw{u}{name}" for u in ("0000", "0001") for name in ("coupon1", "coupon2", "trial0")
+    ]
+    with pytest.raises(ValueError, match="profile must be one of standard, realistic"):
+        generate(GeneratorConfig(customers=5, profile="messy"), tmp_path / "x" / "landing")
+
+
 # --- the contract ----------------------------------------------------------------------------
 def test_every_entity_has_exactly_the_contract_columns_and_types(small):
     con = duckdb.connect()

@@ -24,17 +24,10 @@ with ui.guard("Check results"):
     tiles[2].metric("Failed: blocking (ERROR)", f"{errors:,}")
     tiles[3].metric("Failed: warnings", f"{len(failed) - errors:,}")
     last = pd.Timestamp(latest["checked_at"].max())
-    if failed.empty:
-        st.success(
-            f"Every check passed in the latest evaluation ({last:%d %b %Y %H:%M} UTC).",
-            icon=":material/verified:",
-        )
-    else:
-        st.warning(
-            f"{len(failed)} check(s) failed — blocking failures stop the assets downstream of "
-            "them, so the published data is the last good build.",
-            icon=":material/rule:",
-        )
+    kind, text = ui.check_verdict(errors, len(failed) - errors, last)
+    {"success": st.success, "warning": st.warning, "error": st.error}[kind](
+        text, icon={"success": ":material/verified:"}.get(kind, ":material/rule:")
+    )
     only_failed = st.toggle("Failed checks only", value=not failed.empty)
     shown = failed if only_failed else latest
     st.dataframe(

@@ -25,7 +25,7 @@ with ui.guard("Receivables by age"):
     st.subheader("Receivables by ageing bucket")
     daily = q.receivables_daily(f)
     if daily.empty:
-        ui.empty_note("Receivables")
+        ui.empty_note("Receivables", "invoices", purpose="the ageing of receivables")
     else:
         fig = go.Figure()
         for (column, name), colour in zip(BUCKETS, ui.SEQUENTIAL, strict=True):
@@ -56,7 +56,7 @@ with ui.guard("Monthly collection metrics"):
         with tiles[0]:
             ui.kpi(
                 "DSO",
-                f"{latest['dso_days']:.1f} days",
+                ui.number(latest["dso_days"], 1, " days"),
                 trend=complete["dso_days"].astype(float).tolist(),
                 help=f"{latest['month_start']:%b %Y}: closing receivables ÷ billed × days in "
                 "the month.",
@@ -64,7 +64,7 @@ with ui.guard("Monthly collection metrics"):
         with tiles[1]:
             ui.kpi(
                 "CEI",
-                f"{latest['cei_pct']:.1f}%",
+                ui.number(latest["cei_pct"], 1, "%"),
                 trend=complete["cei_pct"].astype(float).tolist(),
                 help=f"{latest['month_start']:%b %Y}: collection effectiveness index — "
                 "(opening + billed − closing) ÷ (opening + billed − closing current) × 100.",
@@ -165,7 +165,7 @@ with ui.guard("Breakdown by segment"):
     )
     segments = q.receivables_by_segment(f, dimension or "plan")
     if segments.empty:
-        ui.empty_note("Segments")
+        ui.empty_note("Segments", "invoices", purpose="the breakdown of receivables")
     else:
         top = segments.head(15)
         fig = go.Figure()
@@ -244,7 +244,13 @@ with ui.guard("Prevention effects"):
                 marker_color=ui.PURPLE,
             )
             fig.update_yaxes(tickformat=".1%", rangemode="tozero")
-            st.plotly_chart(ui.style(fig, x="Group", y="Rate (%)", height=300))
+            # Keyed: on a warehouse without invoices both charts are empty, hence identical.
+            st.plotly_chart(
+                ui.style(fig, x="Group", y="Rate (%)", height=300),
+                key=f"prevention_{dimension_name}",
+            )
+    if effects.empty:
+        ui.empty_note("Prevention effects", "invoices", purpose="prevention effects")
     st.caption(
         "All time, company-wide. Groups differ in more than the measure itself, so read these "
         "as descriptions, not as the measure's effect."

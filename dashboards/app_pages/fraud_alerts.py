@@ -198,12 +198,13 @@ with ui.guard("Failure rates"):
         )
     segments = [tuple(key.split(" = ", 1)) for key in picked]
     rates = q.failure_rates(f, grain or "day", segments)
-    if rates.empty:
-        ui.empty_note("Failure rates")
-    for (segment_type, segment_value), rows in rates.groupby(
-        ["segment_type", "segment_value"], sort=False
-    ):
-        st.plotly_chart(failure_chart(rows, f"{segment_type} = {segment_value}"))
+    if rates.empty:  # no segment picked returns a frame without columns: nothing to group
+        ui.empty_note("Failure rates", "payment_attempts", purpose="failure monitoring")
+    else:
+        for (segment_type, segment_value), rows in rates.groupby(
+            ["segment_type", "segment_value"], sort=False
+        ):
+            st.plotly_chart(failure_chart(rows, f"{segment_type} = {segment_value}"))
     st.caption(
         "Band: the rate the segment's own history predicts for that hour of the week (or "
         "weekday), up to the upper bound the significance test uses; none where there is no "
@@ -234,7 +235,7 @@ st.subheader("Disputes against the card networks' thresholds")
 with ui.guard("Network dispute ratios"):
     ratios = q.dispute_network_ratios(f)
     if ratios.empty:
-        ui.empty_note("Dispute ratios")
+        ui.empty_note("Dispute ratios", "disputes", "payment_attempts", purpose="dispute ratios")
     names = {
         "visa_vamp": "Visa VAMP: (fraud reports + disputes) ÷ settled CNP transactions, same month",
         "mastercard_ecp": "Mastercard ECP: chargebacks ÷ last month's transactions",
@@ -294,7 +295,9 @@ with ui.guard("Network dispute ratios"):
 with ui.guard("Daily disputes"):
     disputes = q.disputes_daily(f)
     st.markdown("**Disputes opened per day, against the expected count**")
-    if not disputes.empty:
+    if disputes.empty:
+        ui.empty_note("Daily disputes", "disputes", purpose="dispute monitoring")
+    else:
         fig = go.Figure()
         fig.add_bar(
             x=disputes["day_start"],
@@ -330,7 +333,9 @@ with ui.guard("Daily disputes"):
 st.subheader("Card testing")
 with ui.guard("Card testing"):
     bursts = q.card_testing_bursts(f)
-    if bursts.empty:
+    if ui.missing_feeds("card-testing detection", "payment_attempts"):
+        pass
+    elif bursts.empty:
         st.success("No card-testing burst in the date range.", icon=":material/check_circle:")
     else:
         st.caption(

@@ -13,6 +13,8 @@ f = ui.page_header(
     "(cohort and monthly KPIs: with the previous cohort or month).",
 )
 currency = q.reporting_currency()
+if loaded := ui.loaded_line():
+    st.caption(loaded)
 
 
 def _month(value) -> str:
@@ -28,7 +30,7 @@ receivables_tiles = st.columns(4)
 with ui.guard("Receivable KPIs"):
     month_ends = q.receivables_month_ends(f)
     if month_ends.empty:
-        ui.empty_note("Receivables")
+        ui.empty_note("Receivables", "invoices", purpose="receivables and delinquency")
     else:
         now = month_ends.iloc[-1]
         before = month_ends.iloc[-2] if len(month_ends) > 1 else None
@@ -94,7 +96,8 @@ with ui.guard("Recovery KPIs"):
     elapsed = cohorts[cohorts["is_window_elapsed"]]
     if elapsed.empty:
         with recovery_tiles[0]:
-            st.info("No recovery cohort in the date range has had its 60-day window yet.")
+            if not ui.missing_feeds("recovery", "invoices"):
+                st.info("No recovery cohort in the date range has had its 60-day window yet.")
     else:
         latest = elapsed.iloc[-1]
         earlier = elapsed.iloc[-2] if len(elapsed) > 1 else None
@@ -131,7 +134,9 @@ with ui.guard("Recovery KPIs"):
 with ui.guard("Involuntary churn"):
     months = q.collections_monthly(f)
     complete = months[months["is_complete_month"]]
-    if not complete.empty:
+    with recovery_tiles[2]:
+        no_subscriptions = ui.missing_feeds("involuntary churn", "subscriptions")
+    if not complete.empty and not no_subscriptions:
         latest = complete.iloc[-1]
         earlier = complete.iloc[-2] if len(complete) > 1 else None
         with recovery_tiles[2]:
@@ -147,8 +152,8 @@ with ui.guard("Involuntary churn"):
                 versus=None if earlier is None else f"vs {_month(earlier['month_start'])}",
                 trend=complete["involuntary_churn_rate"].tolist(),
                 help=f"{_month(latest['month_start'])}: subscriptions cancelled for non-payment "
-                f"({int(latest['involuntary_cancellations'])}) ÷ active at the month start "
-                f"({int(latest['active_subscriptions_at_month_start']):,}).",
+                f"({ui.number(latest['involuntary_cancellations'])}) ÷ active at the month start "
+                f"({ui.number(latest['active_subscriptions_at_month_start'])}).",
             )
         with recovery_tiles[3]:
             ui.kpi(

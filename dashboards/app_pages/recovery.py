@@ -20,7 +20,7 @@ with ui.guard("Recovery curves"):
     curves = q.recovery_curves(f)
     cohorts = q.recovery_cohorts(f)
     if curves.empty:
-        ui.empty_note("Recovery cohorts")
+        ui.empty_note("Recovery cohorts", "invoices", purpose="recovery cohorts")
     else:
         months = sorted(curves["cohort_month"].unique())
         colours = pc.sample_colorscale(
@@ -140,7 +140,7 @@ st.subheader("Recovery by channel")
 with ui.guard("Recovery by channel"):
     channels = q.recovery_by_channel(f)
     if channels.empty:
-        ui.empty_note("Recovery channels")
+        ui.empty_note("Recovery channels", "invoices", purpose="recovery by channel")
     else:
         left, right = st.columns([3, 2], gap="large")
         order = (
@@ -194,24 +194,29 @@ st.subheader("Retries")
 st.caption("All time (retry_performance has no date). Attempts on invoices; card checks excluded.")
 with ui.guard("Retry success heatmap"):
     heat = q.retry_heatmap()
-    grid = heat.pivot_table(
-        index="attempt_number", columns="hours_since_previous_attempt", values="success_rate"
-    )
-    labels = heat.drop_duplicates("hours_since_previous_attempt").sort_values("hours_sort_order")
-    grid = grid.reindex(columns=labels["hours_since_previous_attempt"])
-    fig = go.Figure(
-        go.Heatmap(
-            z=grid.values,
-            x=grid.columns,
-            y=[str(n) for n in grid.index],
-            colorscale=ui.HEATMAP_SCALE,
-            zmin=0,
-            zmax=1,
-            colorbar={"title": "Success", "tickformat": ".0%"},
-            hovertemplate="attempt %{y}, %{x} after the previous: %{z:.1%}<extra></extra>",
+    if heat.empty:
+        ui.empty_note("Retries", "payment_attempts", "invoices", purpose="retry analysis")
+    else:
+        grid = heat.pivot_table(
+            index="attempt_number", columns="hours_since_previous_attempt", values="success_rate"
         )
-    )
-    st.plotly_chart(ui.style(fig, x="Hours since the previous attempt", y="Attempt number"))
+        labels = heat.drop_duplicates("hours_since_previous_attempt").sort_values(
+            "hours_sort_order"
+        )
+        grid = grid.reindex(columns=labels["hours_since_previous_attempt"])
+        fig = go.Figure(
+            go.Heatmap(
+                z=grid.values,
+                x=grid.columns,
+                y=[str(n) for n in grid.index],
+                colorscale=ui.HEATMAP_SCALE,
+                zmin=0,
+                zmax=1,
+                colorbar={"title": "Success", "tickformat": ".0%"},
+                hovertemplate="attempt %{y}, %{x} after the previous: %{z:.1%}<extra></extra>",
+            )
+        )
+        st.plotly_chart(ui.style(fig, x="Hours since the previous attempt", y="Attempt number"))
 with ui.guard("Retry performance"):
     retries = q.retry_performance()
     left, right = st.columns(2, gap="large")
@@ -290,7 +295,7 @@ st.subheader("Dunning funnel")
 with ui.guard("Dunning funnel"):
     funnel = q.dunning_funnel(f)
     if funnel.empty:
-        ui.empty_note("Dunning messages")
+        ui.empty_note("Dunning messages", "dunning_messages", purpose="the dunning funnel")
     else:
         by_channel = funnel.groupby("channel", as_index=False)[
             [
@@ -368,7 +373,7 @@ with left:
     with ui.guard("Payment plans"):
         plans = q.payment_plan_outcomes(f)
         if plans.empty:
-            ui.empty_note("Payment plans")
+            ui.empty_note("Payment plans", "payment_plans", purpose="payment-plan outcomes")
         else:
             totals = plans.groupby("outcome")["plans"].sum()
             tiles = st.columns(4)

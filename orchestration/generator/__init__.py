@@ -33,6 +33,7 @@ from orchestration.generator.incidents import (
     IncidentModel,
     schedule,
 )
+from orchestration.generator.realistic import add_realistic_shapes
 from orchestration.generator.simulate import CardTesting, Chunk, World, make_bins
 from orchestration.generator.tables import device_id, entity_id, to_arrow
 from orchestration.generator.timeutil import DAY, add_months
@@ -42,6 +43,7 @@ __all__ = ["GenerationSummary", "GeneratorConfig", "generate"]
 
 log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1)
+PROFILES = ("standard", "realistic")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class GeneratorConfig:
     # Customers simulated together; bounds memory. Part of the data's identity (as the seed).
     chunk_customers: int = 50_000
     progress: bool = True
+    # `standard`: the simulation alone. `realistic`: plus the odd shapes of real exports ($0
+    # trials and coupons, clock skew, guests, one-off charges, a backfill; generator/realistic.py).
+    profile: str = "standard"
 
 
 @dataclass
@@ -69,6 +74,7 @@ class GenerationSummary:
     files: list[Path]
     incidents: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    shapes: dict[str, int] = field(default_factory=dict)  # what the realistic profile added
 
     def __str__(self) -> str:
         width = max(len(e.name) for e in ENTITIES)
@@ -85,6 +91,9 @@ class GenerationSummary:
                 lines.append(f"  {inc['type']:<17} {segment:<31} {inc['start']} → {inc['end']}")
         else:
             lines.append(f"No incidents injected (ground truth: {self.ground_truth_path}).")
+        if self.shapes:
+            lines.append("Realistic profile shapes added: " + ", ".join(
+                f"{name} {count}" for name, count in self.shapes.items()))  # fmt: skip
         lines.append(f"Generated in {self.seconds:.1f} s.")
         return "\n".join(lines)
 
@@ -106,6 +115,8 @@ def generate(
     began = time.perf_counter()
     if config.customers < 1 or config.months < 1 or config.chunk_customers < 1:
         raise ValueError("customers, months and chunk_customers must be positive")
+    if config.profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, not {config.profile!r}")
     out_dir = Path(out_dir)
     truth_path = (
         Path(ground_truth_path) if ground_truth_path else out_dir.parent / "ground_truth.json"
@@ -148,6 +159,9 @@ def generate(
             observed.card_testing(
                 testing, tables["payment_attempts"], config.customers, config.seed
             )
+        shapes = {}
+        if config.profile == "realistic":
+            shapes = add_realistic_shapes(writer, config.customers, t0, t1, _rng(config.seed, 5))
     finally:
         bar.close()
         files = writer.close()
@@ -166,6 +180,7 @@ def generate(
         out_dir=out_dir, ground_truth_path=truth_path, file_format=config.file_format,
         start=_EPOCH + np.timedelta64(t0, "s").item(), end=_EPOCH + np.timedelta64(t1, "s").item(),
         rows=dict(writer.rows), files=files, incidents=truth, seconds=time.perf_counter() - began,
+        shapes=shapes,
     )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from orchestration.config import REPO_ROOT, Settings, load_settings
+from tests.dashboards.sparse_shapes import SHAPES, write_landing
 
 APP = REPO_ROOT / "dashboards" / "streamlit_app.py"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts" / "dashboards"
@@ -133,3 +134,25 @@ def served(published) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def sparse_warehouses(tmp_path_factory):
+    """`built(name)`: the settings of the sparse warehouse of that shape
+    (tests/dashboards/sparse_shapes.py), built by the real pipeline from its landing files and
+    published the first time a test asks for it, then shared by the session."""
+    from orchestration.pipeline import build
+
+    built: dict[str, Settings] = {}
+
+    def get(name: str) -> Settings:
+        if name not in built:
+            shape = SHAPES[name]
+            home = tmp_path_factory.mktemp(f"sparse_{name}")
+            settings = load_settings({"ARREARS_HOME": str(home), **shape.env})
+            write_landing(shape, settings.landing_dir)
+            assert build(settings), f"the {name} build failed; see the log above"
+            built[name] = settings
+        return built[name]
+
+    return get

@@ -28,5 +28,6 @@ def _declared_unit_tests() -> set[str]:
     for path in (DBT_PROJECT_DIR / "models").rglob("*.yml"):
         for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests", []):
             names.add(test["name"])
-    assert len(names) >= 11
+    # A unit test deleted from its YAML lowers the count: raise the floor as tests are added.
+    assert len(names) >= 24
     return names

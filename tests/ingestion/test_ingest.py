@@ -10,7 +10,7 @@ import pytest
 
 from orchestration import ingest
 from orchestration.config import load_settings
-from orchestration.contract import ENTITIES
+from orchestration.contract import ENTITIES, ENTITY_BY_NAME
 
 CUSTOMER_HEADER = "customer_id,email,name,country,verification_status,created_at,updated_at"
 INVOICE_HEADER = (
@@ -226,7 +226,13 @@ def test_encodings_delimiters_and_header_variants_are_read_correctly(env):
     names = dict(con.execute("select customer_id, name from raw.customers").fetchall())
     assert names == {"c1": "Zoë Müller", "c2": "Renée", "c3": "Åsa"}
     notes = con.execute("select file_path, error from raw._load_manifest order by 1").fetchall()
-    assert ("customers/latin1.csv", "read as cp1252 (not valid UTF-8)") in notes
+    # The files carry the contract's first columns only: the optional ones load as null.
+    absent = "optional column(s) absent, loaded as null: delinquent, balance, balance_currency"
+    assert notes == [
+        ("customers/bom.csv", absent),
+        ("customers/latin1.csv", f"read as cp1252 (not valid UTF-8); {absent}"),
+        ("customers/semi.csv", f"delimiter ';'; {absent}"),
+    ]
 
 
 def test_jsonl_with_one_broken_line_and_parquet(env, tmp_path):
@@ -357,7 +363,9 @@ def test_a_quarantined_row_fixed_and_dropped_again_loads_and_is_marked_replayed(
     out = tmp_path / "fix" / "customers.csv"
     assert ingest.export_quarantine(con, "customers", out) == 1
     exported = out.read_text().splitlines()
-    assert exported[0].startswith(CUSTOMER_HEADER + ",_reason,_source_file,_source_row")
+    # Every contract column, in contract order, then where the row came from and why it stayed.
+    columns = ",".join(ENTITY_BY_NAME["customers"].column_names)
+    assert exported[0] == columns + ",_reason,_source_file,_source_row"
     fixed = exported[1].replace("2026-13-45", "2026-01-05")
     write(landing, "customers", "fixed.csv", exported[0] + "\n" + fixed + "\n")
     (file,) = load("customers").files
@@ -449,3 +457,24 @@ def test_typed_parquet_loads_and_quarantines_exactly_like_the_same_rows_as_text(
         "unknown customer_id", "unknown status",
     ]  # fmt: skip
     assert parquet_quarantined == csv_quarantined
+
+
+def test_json_amounts_load_to_the_cent_however_many_digits(env):
+    """JSON numbers are decimals: read as floats, 1234567890123456.78 loaded as ...456.80 and
+    9999999999999999.99 (the largest DECIMAL(18,2)) became 1e+16 and was quarantined."""
+    con, landing, _, load = env
+    base_parents(landing)
+    load("customers"), load("subscriptions")
+    lines = [
+        '{"invoice_id": "i1", "customer_id": "c1", "currency": "EUR", "amount_due": '
+        f'{amount}, "issued_at": "2026-02-01", "due_at": "2026-02-10", "status": "open", '
+        f'"updated_at": "2026-02-0{day}"}}'
+        for day, amount in enumerate(["1234567890123456.78", "9999999999999999.99", "49.9"], 1)
+    ]
+    write(landing, "invoices", "big.jsonl", "\n".join(lines) + "\n")
+    (file,) = load("invoices").files
+    assert (file.rows_read, file.rows_loaded, file.rows_quarantined) == (3, 3, 0)
+    amounts = con.execute("select amount_due::varchar from raw.invoices order by updated_at")
+    assert [a for (a,) in amounts.fetchall()] == [
+        "1234567890123456.78", "9999999999999999.99", "49.90"
+    ]  # fmt: skip

@@ -7,11 +7,14 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import duckdb
 
+from orchestration import ingest
 from orchestration.config import load_settings
-from orchestration.publish import open_published
+from orchestration.contract import ENTITIES
+from orchestration.publish import open_published, publish
 
 
 def _totals(published) -> tuple[int, float]:
@@ -81,28 +84,87 @@ def test_readers_during_three_builds_see_only_whole_snapshots(sample_settings, t
     assert set(seen) <= set(snapshots)  # never a mix of two builds
 
 
-def test_no_raw_email_or_name_reaches_any_published_table(sample_settings):
-    with duckdb.connect(str(sample_settings.warehouse_path), read_only=True) as con:
-        pii = con.execute(
-            "select distinct email from raw.customers where email is not null "
-            "union select distinct name from raw.customers where length(name) > 5"
-        ).fetchall()
-    pii = [p for (p,) in pii]
-    assert len(pii) > 100
-    with open_published(sample_settings.published_path) as con:
-        con.execute("create temp table pii as select unnest(?) as value", [pii])
+# A customer row that breaks the contract (no created_at): ingestion quarantines it whole, email
+# and name included. Its values are unlike any generated one, so a hit can only be this row.
+QUARANTINED_EMAIL = "quinn.quarantine@leak.example"
+QUARANTINED_NAME = "Quinn Quarantine-Leakwell"
+
+
+def _published_with_a_quarantined_customer(sample_settings, tmp_path) -> Path:
+    """The sample warehouse, plus one quarantined customer row, published with the real publish."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_settings.warehouse_path, warehouse)
+    landing = tmp_path / "landing" / "customers"
+    landing.mkdir(parents=True)
+    (landing / "bad.csv").write_text(
+        "customer_id,email,name,country,verification_status,created_at,updated_at\n"
+        f"cus_quarantined,{QUARANTINED_EMAIL},{QUARANTINED_NAME},DE,verified,,2026-01-02\n"
+    )
+    con = ingest.connect(warehouse)
+    try:
+        report = ingest.load_entity(con, "customers", landing.parent, tmp_path / "rejected")
+    finally:
+        con.close()
+    assert report.rows_quarantined == 1, report
+    published = tmp_path / "published" / "arrears.duckdb"
+    publish(warehouse, published)
+    return published
+
+
+def _leaks(published: Path, exact: list[str], contained: list[str]) -> list[str]:
+    """Every column of every published table, cast to text (a struct, list or JSON column can
+    carry a raw record): values equal to one of `exact`, containing one of `contained`, or
+    holding an unmasked email address."""
+    leaks = []
+    with open_published(published) as con:
+        con.execute("create temp table pii as select unnest(?::varchar[]) as value", [exact])
         columns = con.execute(
             "select table_schema, table_name, column_name from information_schema.columns "
-            "where data_type = 'VARCHAR' and table_schema not in ('temp') "
-            "and table_catalog = current_database()"
+            "where table_catalog = current_database() and table_schema not in ('temp') "
+            "order by all"
         ).fetchall()
-        assert len(columns) > 20
-        leaks = []
+        tables = {(schema, table) for schema, table, _ in columns}
+        assert {("ops", "quarantine_summary"), ("marts", "dim_customers")} <= tables
+        assert len(columns) > 300  # every column, not only the VARCHAR ones
         for schema, table, column in columns:
+            text = f'"{column}"::varchar'
+            contains = " or ".join(f"contains({text}, ?)" for _ in contained) or "false"
             (hits,) = con.execute(
-                f'select count(*) from "{schema}"."{table}" where "{column}" in (select value from pii) '
-                f"or \"{column}\" like '%@%' and \"{column}\" not like '%***%'"
+                f'select count(*) from "{schema}"."{table}" '
+                f"where {text} in (select value from pii) or {contains} "
+                f"or regexp_matches({text}, '[^@*\\s]@[^@\\s]+\\.') ",
+                contained,
             ).fetchone()
             if hits:
                 leaks.append(f"{schema}.{table}.{column}: {hits}")
-        assert leaks == []
+    return leaks
+
+
+def test_no_raw_email_or_name_reaches_any_published_table(sample_settings, tmp_path):
+    # Every value of every column the contract marks as PII (emails, names, IP addresses, free-text
+    # comments), longer than 5 characters so that a short name cannot collide with a code.
+    pii_columns = [(e.name, c.name) for e in ENTITIES for c in e.columns if c.pii]
+    assert {("customers", "email"), ("customers", "name")} <= set(pii_columns)
+    with duckdb.connect(str(sample_settings.warehouse_path), read_only=True) as con:
+        pii = con.execute(
+            " union ".join(
+                f"select distinct {column}::varchar from raw.{entity} where length({column}) > 5"
+                for entity, column in pii_columns
+            )
+        ).fetchall()
+    pii = [p for (p,) in pii]
+    assert len(pii) > 100
+    # The pipeline's own publish of the sample (no quarantined rows)...
+    leaks = _leaks(sample_settings.published_path, pii, [])
+    assert leaks == [], f"raw PII in published columns: {leaks}"
+    # ...and the same warehouse with a quarantined customer, which the published
+    # ops.quarantine_summary counts (entity, file, reason) but must not quote.
+    published = _published_with_a_quarantined_customer(sample_settings, tmp_path)
+    with open_published(published) as con:
+        summary = con.execute(
+            "select entity, source_file, reason_code, rows_quarantined from ops.quarantine_summary"
+        ).fetchall()
+    assert summary == [("customers", "customers/bad.csv", "invalid", 1)]
+    contained = [QUARANTINED_EMAIL, QUARANTINED_NAME]
+    leaks = _leaks(published, pii + contained, contained)
+    assert leaks == [], f"raw PII in published columns: {leaks}"

@@ -199,13 +199,14 @@ select
     event_at::date as event_date,
     amount,
     currency,
+    -- to_reporting widens the amount before multiplying (no overflow above ~9.2 million).
     case
         when balance_sign = 0
-            then round(amount * fx_rate_to_reporting, 2)
+            then {{ to_reporting('amount', 'fx_rate_to_reporting') }}
         else
             balance_sign * (
-                round(open_after * fx_rate_to_reporting, 2)
-                - round((open_after - balance_sign * amount) * fx_rate_to_reporting, 2)
+                {{ to_reporting('open_after', 'fx_rate_to_reporting') }}
+                - {{ to_reporting('open_after - balance_sign * amount', 'fx_rate_to_reporting') }}
             )
     end::decimal(18, 2) as amount_reporting,
     -- Signed effect on the open balance (0: refunds and chargebacks).

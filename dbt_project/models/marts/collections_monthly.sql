@@ -181,9 +181,10 @@ assembled as (
         coalesce(balances.closing_current, 0) as closing_current,
         coalesce(billing_cohorts.cohort_written_off, 0) as cohort_written_off,
         roll_rates.* exclude (month_start),
-        churn.active_at_month_start,
-        churn.involuntary_cancellations,
-        churn.new_subscriptions,
+        -- No subscriptions loaded: the cross join has no rows, and 0 (not null) is the truth.
+        coalesce(churn.active_at_month_start, 0) as active_at_month_start,
+        coalesce(churn.involuntary_cancellations, 0) as involuntary_cancellations,
+        coalesce(churn.new_subscriptions, 0) as new_subscriptions,
         coalesce(first_payment.first_invoices_matured, 0) as first_invoices_matured,
         coalesce(first_payment.first_payment_defaults, 0) as first_payment_defaults
     from months

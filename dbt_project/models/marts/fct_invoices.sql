@@ -53,7 +53,7 @@ balances as (
         -- (draft, void, 0.00) is converted and rounded once here and is in no balance or flow.
         case
             when invoices.is_receivable then ledger_totals.amount_due_reporting
-            else round(invoices.amount_due * invoices.fx_rate_to_reporting, 2)
+            else {{ to_reporting('invoices.amount_due', 'invoices.fx_rate_to_reporting') }}
         end as amount_due_reporting,
         coalesce(ledger_totals.amount_collected_reporting, 0) as amount_collected_reporting,
         coalesce(ledger_totals.amount_written_off_reporting, 0) as amount_written_off_reporting,
@@ -86,7 +86,7 @@ select
     balances.amount_due_reporting::decimal(18, 2) as amount_due_reporting,
     -- What the invoice reports as paid, including any payment after a write-off (not a
     -- collection of the receivable): converted and rounded once, per invoice.
-    round(balances.amount_paid_total * balances.fx_rate_to_reporting, 2)::decimal(18, 2)
+    {{ to_reporting('balances.amount_paid_total', 'balances.fx_rate_to_reporting') }}
         as amount_paid_reporting,
     balances.amount_collected_reporting::decimal(18, 2) as amount_collected_reporting,
     balances.amount_open_reporting::decimal(18, 2) as amount_remaining_reporting,

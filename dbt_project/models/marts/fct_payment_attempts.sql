@@ -91,7 +91,7 @@ select
     sequenced.attempted_at,
     sequenced.amount,
     sequenced.currency,
-    round(sequenced.amount * fx.rate_to_reporting, 2)::decimal(18, 2) as amount_reporting,
+    {{ to_reporting('sequenced.amount', 'fx.rate_to_reporting') }} as amount_reporting,
     sequenced.payment_method,
     sequenced.card_brand,
     sequenced.card_country,
@@ -118,6 +118,14 @@ select
     end as previous_decline_class,
     sequenced.reported_attempt_number,
     sequenced.device_id,
+    -- Who decided: the issuer, the processor's fraud screening (a block is prevention working,
+    -- not an issuer decline) or an invalid request; the processor's risk view and card checks.
+    sequenced.outcome_type,
+    coalesce(sequenced.is_blocked_by_screening, false) as is_blocked_by_screening,
+    sequenced.risk_level,
+    sequenced.failure_type,
+    sequenced.card_funding,
+    sequenced.cvc_check,
     sequenced.updated_at,
     sequenced.loaded_at
 from sequenced

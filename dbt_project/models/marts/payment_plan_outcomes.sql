@@ -46,7 +46,7 @@ select
     plans.currency,
     plans.total_amount,
     fx.reporting_currency,
-    round(plans.total_amount * fx.rate_to_reporting, 2)::decimal(18, 2) as total_amount_reporting,
+    {{ to_reporting('plans.total_amount', 'fx.rate_to_reporting') }} as total_amount_reporting,
     coalesce(plans.instalment_count, per_plan.instalments_scheduled)::integer as instalment_count,
     coalesce(per_plan.instalments_scheduled, 0)::integer as instalments_scheduled,
     coalesce(per_plan.instalments_paid, 0)::integer as instalments_paid,
@@ -67,7 +67,7 @@ select
             then per_plan.last_paid_at
     end as completed_at,
     coalesce(per_plan.amount_collected, 0)::decimal(18, 2) as amount_collected,
-    round(coalesce(per_plan.amount_collected, 0) * fx.rate_to_reporting, 2)::decimal(18, 2)
+    {{ to_reporting('coalesce(per_plan.amount_collected, 0)', 'fx.rate_to_reporting') }}
         as amount_collected_reporting
 from plans
 left join per_plan on plans.payment_plan_id = per_plan.payment_plan_id

@@ -12,7 +12,7 @@ select
     date_trunc('day', disputes.opened_at) as day_start,
     date_trunc('month', disputes.opened_at) as month_start,
     attempts.card_brand,
-    round(disputes.amount * fx.rate_to_reporting, 2)::decimal(18, 2) as amount_reporting
+    {{ to_reporting('disputes.amount', 'fx.rate_to_reporting') }} as amount_reporting
 from {{ ref('stg_billing__disputes') }} as disputes
 left join {{ ref('fct_payment_attempts') }} as attempts
     on disputes.attempt_id = attempts.attempt_id

@@ -206,7 +206,7 @@ select
         else
             balance_sign * (
                 {{ to_reporting('open_after', 'fx_rate_to_reporting') }}
-                - {{ to_reporting('open_after - balance_sign * amount', 'fx_rate_to_reporting') }}
+                - {{ to_reporting('(open_after - balance_sign * amount)', 'fx_rate_to_reporting') }}
             )
     end::decimal(18, 2) as amount_reporting,
     -- Signed effect on the open balance (0: refunds and chargebacks).

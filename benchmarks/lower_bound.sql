@@ -56,19 +56,46 @@ qualify row_number() over (
 ) = 1;
 
 create temp table stg_subscriptions as
+with versions as (
+    select *
+    from read_parquet(getvariable('landing') || '/subscriptions/*.parquet', file_row_number = true)
+),
+
+-- A trial ends with the first version after a `trialing` one whose status is another.
+trials as (
+    select
+        subscription_id,
+        min(updated_at) filter (where status != 'trialing' and updated_at > first_trialing_at)
+            as trial_ended_at
+    from (
+        select
+            subscription_id, status, updated_at,
+            min(updated_at) filter (where status = 'trialing') over (partition by subscription_id)
+                as first_trialing_at
+        from versions
+    )
+    where first_trialing_at is not null
+    group by subscription_id
+)
+
 select
-    subscription_id,
-    customer_id,
-    plan,
-    billing_interval,
-    amount,
-    upper(currency) as currency,
-    started_at,
-    canceled_at,
-    updated_at
-from read_parquet(getvariable('landing') || '/subscriptions/*.parquet', file_row_number = true)
+    versions.subscription_id,
+    versions.customer_id,
+    versions.plan,
+    versions.billing_interval,
+    versions.amount,
+    upper(versions.currency) as currency,
+    versions.started_at,
+    versions.canceled_at,
+    -- Active from the start, or from the end of a trial (null while still trialing).
+    case when trials.subscription_id is not null then trials.trial_ended_at else versions.started_at end
+        as active_from_at,
+    versions.updated_at
+from versions
+left join trials on versions.subscription_id = trials.subscription_id
 qualify row_number() over (
-    partition by subscription_id order by updated_at desc, file_row_number desc
+    partition by versions.subscription_id
+    order by versions.updated_at desc, versions.file_row_number desc
 ) = 1;
 
 create temp table stg_customers as
@@ -98,6 +125,24 @@ from read_parquet(getvariable('landing') || '/payment_plans/*.parquet', file_row
 qualify row_number() over (
     partition by payment_plan_id order by updated_at desc, file_row_number desc
 ) = 1;
+
+create temp table stg_returns as
+-- Money given back on a payment: successful refunds and lost chargebacks (int_invoice_ledger).
+select attempt_id, 'refunded' as event_type, refunded_at as event_at, amount
+from read_parquet(getvariable('landing') || '/refunds/*.parquet', file_row_number = true)
+qualify row_number() over (
+    partition by refund_id order by updated_at desc, file_row_number desc
+) = 1 and status = 'succeeded'
+union all
+select
+    attempt_id,
+    'charged_back' as event_type,
+    coalesce(case when closed_at < opened_at then opened_at else closed_at end, updated_at),
+    amount
+from read_parquet(getvariable('landing') || '/disputes/*.parquet', file_row_number = true)
+qualify row_number() over (
+    partition by dispute_id order by updated_at desc, file_row_number desc
+) = 1 and kind = 'chargeback' and status = 'lost';
 
 create temp table stg_escalations as
 select invoice_id, escalated_at, stage, updated_at
@@ -318,6 +363,19 @@ write_offs as (
     group by receivables.invoice_id, receivables.written_off_at
 ),
 
+returns as (
+    select
+        attempts.invoice_id,
+        stg_returns.event_type,
+        greatest(stg_returns.event_at, attempts.attempted_at) as event_at,
+        least(stg_returns.amount, attempts.amount) as amount
+    from stg_returns
+    inner join stg_attempts as attempts on stg_returns.attempt_id = attempts.attempt_id
+    inner join receivables on attempts.invoice_id = receivables.invoice_id
+    where attempts.is_success
+        and (receivables.written_off_at is null or attempts.attempted_at < receivables.written_off_at)
+),
+
 events as (
     select invoice_id, 'billed' as event_type, issued_at as event_at, amount_due as amount
     from receivables
@@ -325,17 +383,47 @@ events as (
     select invoice_id, event_type, event_at, amount from booked_collections
     union all
     select invoice_id, event_type, event_at, amount from write_offs where amount > 0
+    union all
+    select invoice_id, event_type, event_at, amount from returns where amount > 0
+),
+
+signed as (
+    select
+        events.invoice_id,
+        events.event_type,
+        events.event_at,
+        events.amount::decimal(18, 2) as amount,
+        receivables.fx_rate_to_reporting as fx,
+        case events.event_type
+            when 'billed' then 1 when 'collected' then -1 when 'written_off' then -1 else 0
+        end as balance_sign
+    from events
+    inner join receivables on events.invoice_id = receivables.invoice_id
+),
+
+running as (
+    -- Cents once per movement: the change of round(open balance x rate, 2).
+    select
+        *,
+        sum(balance_sign * amount) over (
+            partition by invoice_id
+            order by event_at, balance_sign desc, event_type, amount
+            rows unbounded preceding
+        ) as open_after
+    from signed
 )
 
 select
-    events.invoice_id,
-    events.event_type,
-    events.event_at::date as event_date,
-    events.amount::decimal(18, 2) as amount,
-    (events.amount * receivables.fx_rate_to_reporting)::decimal(38, 12) as amount_reporting,
-    case when events.event_type = 'billed' then 1 else -1 end as balance_sign
-from events
-inner join receivables on events.invoice_id = receivables.invoice_id;
+    invoice_id,
+    event_type,
+    event_at::date as event_date,
+    amount,
+    case
+        when balance_sign = 0 then round(amount * fx, 2)
+        else balance_sign * (round(open_after * fx, 2) - round((open_after - balance_sign * amount) * fx, 2))
+    end::decimal(18, 2) as amount_reporting,
+    balance_sign
+from running;
 
 -- Recovery: entered, recovered, channel (int_invoice_recovery).
 create temp table recovery as
@@ -350,13 +438,15 @@ attempts as (
 first_failures as (
     select
         attempts.invoice_id,
-        min(attempts.attempted_at) as first_failed_attempt_at,
-        arg_min(attempts.payment_method, attempts.attempted_at) as first_failed_method,
-        arg_min(attempts.card_fingerprint, attempts.attempted_at) as first_failed_card
+        min(attempts.attempted_at) as first_attempt_at,
+        min(attempts.attempted_at) filter (where not attempts.is_success) as first_failed_attempt_at,
+        arg_min(attempts.payment_method, attempts.attempted_at) filter (where not attempts.is_success)
+            as first_failed_method,
+        arg_min(attempts.card_fingerprint, attempts.attempted_at) filter (where not attempts.is_success)
+            as first_failed_card
     from attempts
     inner join receivables on attempts.invoice_id = receivables.invoice_id
-    where not attempts.is_success
-        and (receivables.fully_paid_at is null or attempts.attempted_at <= receivables.fully_paid_at)
+    where (receivables.fully_paid_at is null or attempts.attempted_at <= receivables.fully_paid_at)
         and (receivables.written_off_at is null or attempts.attempted_at < receivables.written_off_at)
     group by attempts.invoice_id
 ),
@@ -367,6 +457,7 @@ entered as (
         receivables.customer_id,
         receivables.fully_paid_at,
         receivables.written_off_at,
+        first_failures.first_attempt_at,
         first_failures.first_failed_attempt_at,
         first_failures.first_failed_method,
         first_failures.first_failed_card,
@@ -383,16 +474,31 @@ entered as (
     left join first_failures on receivables.invoice_id = first_failures.invoice_id
 ),
 
+populations as (
+    -- failed_payment: first attempt failed; late_payment: never attempted before it was paid and
+    -- not paid by the end of its due date; a first attempt that succeeded is in neither.
+    select
+        *,
+        case
+            when first_failed_attempt_at is not null then 'failed_payment'
+            when first_attempt_at is null and became_past_due_at is not null then 'late_payment'
+        end as recovery_population,
+        case
+            when first_failed_attempt_at is not null then first_failed_attempt_at
+            when first_attempt_at is null then became_past_due_at
+        end as entered_recovery_at
+    from entered
+),
+
 entered_recovery as (
     select
         *,
-        least(first_failed_attempt_at, became_past_due_at) as entered_recovery_at,
         case
-            when fully_paid_at >= least(first_failed_attempt_at, became_past_due_at)
+            when fully_paid_at >= entered_recovery_at
                 and (written_off_at is null or fully_paid_at < written_off_at)
                 then fully_paid_at
         end as recovered_at
-    from entered
+    from populations
 ),
 
 paying_attempts as (
@@ -448,6 +554,7 @@ reminded as (
 select
     entered_recovery.invoice_id,
     entered_recovery.first_failed_attempt_at,
+    entered_recovery.recovery_population,
     entered_recovery.entered_recovery_at,
     entered_recovery.recovered_at,
     date_diff('day', entered_recovery.entered_recovery_at::date, entered_recovery.recovered_at::date)
@@ -505,7 +612,14 @@ with ledger_totals as (
     select
         invoice_id,
         sum(amount) filter (where event_type = 'collected') as amount_collected,
-        sum(amount) filter (where event_type = 'written_off') as amount_written_off
+        sum(amount) filter (where event_type = 'written_off') as amount_written_off,
+        sum(amount) filter (where event_type in ('refunded', 'charged_back')) as amount_returned,
+        sum(amount_reporting) filter (where event_type = 'billed') as amount_due_reporting,
+        sum(amount_reporting) filter (where event_type = 'collected') as amount_collected_reporting,
+        sum(amount_reporting) filter (where event_type = 'written_off') as amount_written_off_reporting,
+        sum(amount_reporting) filter (where event_type in ('refunded', 'charged_back'))
+            as amount_returned_reporting,
+        sum(balance_sign * amount_reporting) as amount_open_reporting
     from ledger
     group by invoice_id
 ),
@@ -532,6 +646,15 @@ balances as (
                 - coalesce(ledger_totals.amount_written_off, 0)
         end as amount_open,
         coalesce(ledger_totals.amount_written_off, 0) as amount_written_off,
+        coalesce(ledger_totals.amount_returned, 0) as amount_returned,
+        case
+            when invoices.is_receivable then ledger_totals.amount_due_reporting
+            else round(invoices.amount_due * invoices.fx_rate_to_reporting, 2)
+        end as amount_due_reporting,
+        coalesce(ledger_totals.amount_collected_reporting, 0) as amount_collected_reporting,
+        coalesce(ledger_totals.amount_written_off_reporting, 0) as amount_written_off_reporting,
+        coalesce(ledger_totals.amount_returned_reporting, 0) as amount_returned_reporting,
+        coalesce(ledger_totals.amount_open_reporting, 0) as amount_open_reporting,
         greatest(
             date_diff(
                 'day',
@@ -556,14 +679,14 @@ select
     balances.amount_written_off::decimal(18, 2) as amount_written_off,
     balances.reporting_currency,
     balances.fx_rate_to_reporting,
-    round(balances.amount_due * balances.fx_rate_to_reporting, 2)::decimal(18, 2)
-        as amount_due_reporting,
+    balances.amount_due_reporting::decimal(18, 2) as amount_due_reporting,
     round(balances.amount_paid_total * balances.fx_rate_to_reporting, 2)::decimal(18, 2)
         as amount_paid_reporting,
-    round(balances.amount_open * balances.fx_rate_to_reporting, 2)::decimal(18, 2)
-        as amount_remaining_reporting,
-    round(balances.amount_written_off * balances.fx_rate_to_reporting, 2)::decimal(18, 2)
-        as amount_written_off_reporting,
+    balances.amount_collected_reporting::decimal(18, 2) as amount_collected_reporting,
+    balances.amount_open_reporting::decimal(18, 2) as amount_remaining_reporting,
+    balances.amount_written_off_reporting::decimal(18, 2) as amount_written_off_reporting,
+    balances.amount_returned::decimal(18, 2) as amount_returned,
+    balances.amount_returned_reporting::decimal(18, 2) as amount_returned_reporting,
     balances.issued_at,
     balances.due_at,
     balances.fully_paid_at as paid_at,
@@ -583,6 +706,7 @@ select
     end as ageing_bucket,
     balances.amount_open > 0 and balances.as_of_date > balances.due_date as is_past_due,
     recovery.first_failed_attempt_at,
+    recovery.recovery_population,
     recovery.entered_recovery_at,
     date_trunc('month', recovery.entered_recovery_at)::date as recovery_cohort_month,
     recovery.recovered_at,
@@ -606,9 +730,14 @@ left join attempt_counts on balances.invoice_id = attempt_counts.invoice_id;
 
 create table recovery_cohorts as
 with entered as (
+    -- The headline population: failed payments (late payments: late_payment_cohorts).
     select *, entered_recovery_at::date as entered_date
     from fct_invoices
-    where entered_recovery_at is not null
+    where recovery_population = 'failed_payment'
+),
+
+data_start as (
+    select min(event_date) as data_start_date from ledger
 ),
 
 cohorts as (
@@ -624,9 +753,12 @@ cohorts as (
             as amount_recovered_in_window,
         median(days_to_recovery) filter (where is_recovered_within_window)
             as median_days_to_recovery,
-        last_day(recovery_cohort_month) + 60 <= any_value(as_of.as_of_date) as is_window_elapsed
+        last_day(recovery_cohort_month) + 60 <= any_value(as_of.as_of_date) as is_window_elapsed,
+        recovery_cohort_month >= any_value(data_start.data_start_date)
+        and last_day(recovery_cohort_month) <= any_value(as_of.as_of_date) as is_complete_month
     from entered
     cross join as_of
+    cross join data_start
     group by recovery_cohort_month
 ),
 
@@ -662,20 +794,21 @@ select
     curve.days_since_entered::integer as days_since_entered,
     getvariable('reporting_currency') as reporting_currency,
     cohorts.invoices_entered::integer as invoices_entered,
-    round(cohorts.amount_entered, 2)::decimal(18, 2) as amount_entered_reporting,
+    cohorts.amount_entered::decimal(18, 2) as amount_entered_reporting,
     curve.invoices_observed::integer as invoices_observed,
     curve.invoices_recovered::integer as invoices_recovered,
-    round(coalesce(curve.amount_recovered, 0), 2)::decimal(18, 2) as amount_recovered_reporting,
+    coalesce(curve.amount_recovered, 0)::decimal(18, 2) as amount_recovered_reporting,
     round(curve.invoices_recovered / nullif(curve.invoices_observed, 0), 6)::decimal(9, 6)
         as recovered_share,
     round(coalesce(curve.amount_recovered, 0) / nullif(curve.amount_observed, 0), 6)::decimal(9, 6)
         as recovered_amount_share,
+    cohorts.is_complete_month,
     cohorts.is_window_elapsed,
     cohorts.invoices_window_elapsed::integer as cohort_invoices_window_elapsed,
     cohorts.invoices_recovered_in_window::integer as cohort_invoices_recovered,
     round(cohorts.invoices_recovered_in_window / nullif(cohorts.invoices_window_elapsed, 0), 6)
         ::decimal(9, 6) as cohort_recovery_rate,
-    round(coalesce(cohorts.amount_recovered_in_window, 0), 2)::decimal(18, 2)
+    coalesce(cohorts.amount_recovered_in_window, 0)::decimal(18, 2)
         as cohort_recovered_revenue_reporting,
     round(coalesce(cohorts.amount_recovered_in_window, 0) / nullif(cohorts.amount_window_elapsed, 0), 6)
         ::decimal(9, 6) as cohort_recovered_revenue_rate,
@@ -698,6 +831,7 @@ moves as (
         balance_sign * amount as delta,
         balance_sign * amount_reporting as delta_reporting
     from ledger
+    where balance_sign != 0
     union all
     select
         receivables.invoice_id,
@@ -784,7 +918,7 @@ subscriptions as (
     -- dim_subscriptions: MRR in the reporting currency at the as-of date's rate.
     select
         subscriptions.subscription_id,
-        subscriptions.started_at::date as active_from,
+        subscriptions.active_from_at::date as active_from,
         coalesce(subscriptions.canceled_at::date, date '9999-12-31') as active_to,
         round(
             subscriptions.amount
@@ -805,6 +939,9 @@ subscriptions as (
         on subscriptions.currency = fx.currency
         and as_of.as_of_date >= fx.valid_from
         and as_of.as_of_date < fx.valid_to
+    -- Active = started, out of any trial, not cancelled.
+    where subscriptions.active_from_at::date
+        < coalesce(subscriptions.canceled_at::date, date '9999-12-31')
 ),
 
 past_due_periods as (
@@ -981,15 +1118,15 @@ select
     currency,
     getvariable('reporting_currency') as reporting_currency,
     open_invoices::integer as open_invoices,
-    round(open_amount_reporting, 2)::decimal(18, 2) as open_receivables_reporting,
-    round(open_amount, 2)::decimal(18, 2) as open_receivables,
-    round(current_reporting, 2)::decimal(18, 2) as current_reporting,
-    round(past_due_1_30_reporting, 2)::decimal(18, 2) as past_due_1_30_reporting,
-    round(past_due_31_60_reporting, 2)::decimal(18, 2) as past_due_31_60_reporting,
-    round(past_due_61_90_reporting, 2)::decimal(18, 2) as past_due_61_90_reporting,
-    round(past_due_91_plus_reporting, 2)::decimal(18, 2) as past_due_91_plus_reporting,
-    round(open_amount_reporting - current_reporting, 2)::decimal(18, 2) as past_due_reporting,
-    round(past_due_amount, 2)::decimal(18, 2) as past_due,
+    open_amount_reporting::decimal(18, 2) as open_receivables_reporting,
+    open_amount::decimal(18, 2) as open_receivables,
+    current_reporting::decimal(18, 2) as current_reporting,
+    past_due_1_30_reporting::decimal(18, 2) as past_due_1_30_reporting,
+    past_due_31_60_reporting::decimal(18, 2) as past_due_31_60_reporting,
+    past_due_61_90_reporting::decimal(18, 2) as past_due_61_90_reporting,
+    past_due_91_plus_reporting::decimal(18, 2) as past_due_91_plus_reporting,
+    (open_amount_reporting - current_reporting)::decimal(18, 2) as past_due_reporting,
+    past_due_amount::decimal(18, 2) as past_due,
     past_due_invoices::integer as past_due_invoices,
     round((open_amount_reporting - current_reporting) / nullif(open_amount_reporting, 0), 6)
         ::decimal(9, 6) as delinquency_rate_amount,
@@ -997,7 +1134,7 @@ select
     delinquent_subscriptions::integer as delinquent_subscriptions,
     round(delinquent_subscriptions / nullif(active_subscriptions, 0), 6)::decimal(9, 6)
         as delinquency_rate_subscriptions,
-    round(revenue_at_risk_reporting, 2)::decimal(18, 2) as revenue_at_risk_reporting
+    revenue_at_risk_reporting::decimal(18, 2) as revenue_at_risk_reporting
 from running
 where open_invoices != 0 or active_subscriptions != 0;
 

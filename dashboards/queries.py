@@ -401,16 +401,33 @@ def recovery_cohorts(f: Filters) -> pd.DataFrame:
     """One row per recovery cohort (month of entering recovery) in the date range."""
     return fetch(
         """
-        select cohort_month, is_window_elapsed, invoices_entered, amount_entered_reporting,
-               cohort_invoices_window_elapsed, cohort_invoices_recovered, cohort_recovery_rate,
-               cohort_recovered_revenue_reporting, cohort_recovered_revenue_rate,
-               cohort_median_days_to_recovery
+        select cohort_month, is_complete_month, is_window_elapsed, invoices_entered,
+               amount_entered_reporting, cohort_invoices_window_elapsed, cohort_invoices_recovered,
+               cohort_recovery_rate, cohort_recovered_revenue_reporting,
+               cohort_recovered_revenue_rate, cohort_median_days_to_recovery
         from marts.recovery_cohorts
         where days_since_entered = 0 and cohort_month between date_trunc('month', ?::date) and ?
         order by cohort_month
         """,
         [f.start, f.end],
         needs=("marts.recovery_cohorts",),
+    )
+
+
+def late_payment_cohorts(f: Filters) -> pd.DataFrame:
+    """Late payments of invoices never attempted, by the month they became past due: published
+    beside the failed-payment cohorts, never mixed in."""
+    return fetch(
+        """
+        select cohort_month, is_complete_month, is_window_elapsed, invoices_entered,
+               amount_entered_reporting, cohort_invoices_window_elapsed, cohort_invoices_recovered,
+               cohort_recovery_rate, cohort_median_days_to_recovery
+        from marts.late_payment_cohorts
+        where days_since_entered = 0 and cohort_month between date_trunc('month', ?::date) and ?
+        order by cohort_month
+        """,
+        [f.start, f.end],
+        needs=("marts.late_payment_cohorts",),
     )
 
 

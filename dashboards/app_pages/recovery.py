@@ -56,7 +56,12 @@ with ui.guard("Recovery curves"):
             "each point only counts invoices observed for that many days."
         )
         table = cohorts.assign(
-            status=["complete" if done else "censored" for done in cohorts["is_window_elapsed"]]
+            status=[
+                ("complete" if done else "censored") + ("" if whole else ", partial month")
+                for done, whole in zip(
+                    cohorts["is_window_elapsed"], cohorts["is_complete_month"], strict=True
+                )
+            ]
         )
         st.dataframe(
             table[
@@ -94,6 +99,39 @@ with ui.guard("Recovery curves"):
                 ),
                 "cohort_median_days_to_recovery": st.column_config.NumberColumn(
                     "Median days to recover", format="%.1f"
+                ),
+            },
+        )
+
+st.caption(
+    "Recovery counts invoices whose first payment attempt failed. Invoices paid late without any "
+    "attempt (bank transfer, never attempted) are below, never mixed in; an invoice paid at its "
+    "first attempt is in neither."
+)
+with ui.guard("Late payments"):
+    late = q.late_payment_cohorts(f)
+    if not late.empty:
+        st.markdown("**Late payments (no attempt before payment)**")
+        st.dataframe(
+            late.drop(columns=["is_window_elapsed", "is_complete_month"]),
+            hide_index=True,
+            column_config={
+                "cohort_month": st.column_config.DateColumn("Became past due", format="MMM YYYY"),
+                "invoices_entered": st.column_config.NumberColumn("Past due", format="%d"),
+                "amount_entered_reporting": st.column_config.NumberColumn(
+                    f"Amount ({currency})", format="%.2f"
+                ),
+                "cohort_invoices_window_elapsed": st.column_config.NumberColumn(
+                    "Judged", format="%d"
+                ),
+                "cohort_invoices_recovered": st.column_config.NumberColumn(
+                    "Paid within 60 days", format="%d"
+                ),
+                "cohort_recovery_rate": st.column_config.NumberColumn(
+                    "Late-payment recovery rate", format="percent"
+                ),
+                "cohort_median_days_to_recovery": st.column_config.NumberColumn(
+                    "Median days late", format="%.1f"
                 ),
             },
         )

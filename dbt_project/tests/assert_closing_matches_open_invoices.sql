@@ -1,5 +1,6 @@
--- The as-of month's closing receivables equal the open amounts of fct_invoices, and the daily
--- mart agrees on every month end: three computations of the same balance.
+-- The same balance, three ways, to the cent: every month end's closing receivables equal the sum of
+-- receivables_daily on that day, and the as-of month's closing equals the sum of fct_invoices'
+-- amount_remaining_reporting. All three are sums of the ledger's cents, so no tolerance.
 -- Shown in Dagster as a check on collections_monthly.
 {{ config(meta={'dagster': {'ref': {'name': 'collections_monthly'}}}) }}
 
@@ -13,15 +14,14 @@ with closing as (
 daily as (
     select
         date_day,
-        sum(open_receivables_reporting) as open_total,
-        count(*) as segment_rows
+        sum(open_receivables_reporting) as open_total
     from {{ ref('receivables_daily') }}
     group by date_day
 ),
 
 invoices as (
     select
-        sum(amount_remaining * fx_rate_to_reporting) as open_total,
+        sum(amount_remaining_reporting) as open_total,
         any_value(as_of_date) as as_of_date
     from {{ ref('fct_invoices') }}
 )
@@ -34,5 +34,5 @@ select
 from closing
 left join daily on closing.month_end = daily.date_day
 cross join invoices
-where abs(closing.closing - coalesce(daily.open_total, 0)) > 0.005 * coalesce(daily.segment_rows, 1) + 0.005
-    or (closing.month_end = invoices.as_of_date and abs(closing.closing - invoices.open_total) > 0.005)
+where closing.closing != coalesce(daily.open_total, 0)
+    or (closing.month_end = invoices.as_of_date and closing.closing != invoices.open_total)

@@ -56,4 +56,4 @@ def test_golden_build_ran_every_check(golden_run):
     assert dg.AssetKey(["marts", "collections_monthly"]) in materialised
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) > 100 and all(e.passed for e in evaluations)
-    assert warehouse.query("select count(*) from marts.fct_invoices") == [(36,)]
+    assert warehouse.query("select count(*) from marts.fct_invoices") == [(40,)]

@@ -8,7 +8,10 @@ SEPA, retry succeeds. S05: February fails 4x, 2-instalment plan pays it on Mar 1
 S06 (200): February stolen card, cancelled for non-payment Mar 1, collections Mar 20, written
 off Apr 20. S07 (200): pays January only. S08 (200): February recovered through collections on
 Mar 10. S09 (100 USD, 30-day terms): April fails, not yet due. S10 (yearly 1200, started Mar 10):
-never pays.
+never pays. April also has S02's manual 50 EUR invoice issued and due late on Apr 10, charged
+successfully at its first attempt at 00:05 on Apr 11 (never a recovery), and three 1.05 USD manual
+invoices on S09, issued Apr 20, due May 20, open: each is 0.905172 EUR, 0.91 in cents, so their
+unrounded sum (2.715517 -> 2.72) is a cent off the sum of their cents (2.73): X3 below.
 """
 
 from datetime import date
@@ -17,7 +20,10 @@ from decimal import Decimal
 import pytest
 
 USD = Decimal("0.86206897")  # EUR per USD, fx_rates seed 2026
-U = 100 * USD  # S09's 100 USD invoices in EUR
+U = 100 * USD  # S09's 100 USD invoices in EUR, unrounded
+UC = Decimal("86.21")  # the same, rounded to the cent once in the ledger: what every mart sums
+X3 = 3 * Decimal("0.91")  # S09's three 1.05 USD manual invoices, each rounded once: 2.73
+MIDNIGHT = 50  # S02's manual invoice, paid at its first attempt 5 minutes after its due date
 
 
 def money(x) -> Decimal:
@@ -26,6 +32,10 @@ def money(x) -> Decimal:
 
 def rate(x) -> Decimal:
     return Decimal(x).quantize(Decimal("0.000001"))
+
+
+def rate4(x) -> Decimal:
+    return Decimal(x).quantize(Decimal("0.0001"))
 
 
 @pytest.fixture(scope="module")
@@ -43,19 +53,28 @@ def test_collections_monthly_flows_and_balances(wh):
     jan, feb, mar, apr = (months[date(2026, m, 1)] for m in (1, 2, 3, 4))
     # Billed: 5 x 100 (S01-S05) + 3 x 200 (S06-S08) + S09; March adds S10's 1200, loses S06.
     assert [m["billed_reporting"] for m in (jan, feb, mar, apr)] == [
-        money(1100 + U),
-        money(1100 + U),
-        money(2100 + U),
-        money(900 + U),
+        1100 + UC,
+        1100 + UC,
+        2100 + UC,
+        900 + UC + MIDNIGHT + X3,
     ]
     # Collected: Jan everything; Feb S01, S02, S04 + S03 (Feb 5) + S09; Mar S01-S04, S05's March
     # invoice and first instalment (50), S08's Feb (Mar 10) and March, S09; Apr S01-S04, S05's
     # April and last instalment, S08.
     assert [m["collected_reporting"] for m in (jan, feb, mar, apr)] == [
-        money(1100 + U),
-        money(400 + U),
-        money(950 + U),
-        money(750),
+        1100 + UC,
+        400 + UC,
+        950 + UC,
+        750 + MIDNIGHT,
+    ]
+    # Gross is netted of R1 (10 EUR refunded Feb 3 on S01's February payment) and D1 (S01's
+    # March payment, 100 EUR, chargeback lost on Apr 10); neither reopens the invoice.
+    assert [m["returned_reporting"] for m in (jan, feb, mar, apr)] == [0, 10, 0, 100]
+    assert [m["net_collected_reporting"] for m in (jan, feb, mar, apr)] == [
+        1100 + UC,
+        390 + UC,
+        950 + UC,
+        650 + MIDNIGHT,
     ]
     assert [m["written_off_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 0, 200]
     # Closing: end Feb S05, S06, S07, S08 Feb invoices (700); end Mar S05 Feb (50 left), S06,
@@ -64,25 +83,75 @@ def test_collections_monthly_flows_and_balances(wh):
         0,
         700,
         1850,
-        money(1800 + U),
+        1800 + UC + X3,
     ]
     assert [m["opening_receivables_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 700, 1850]
-    assert [m["closing_current_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 0, money(U)]
-    assert all(m["is_complete_month"] for m in (jan, feb, mar, apr))  # as-of is Apr 30
+    assert [m["closing_current_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 0, UC + X3]
+    # The data starts on Jan 1 and the as-of is Apr 30: every month is covered in full.
+    assert all(m["is_complete_month"] for m in (jan, feb, mar, apr))
+    assert [m["coverage_start"] for m in (jan, feb, mar, apr)] == list(months)
+    # The identity, exactly: opening + billed - net collected - returned - written off = closing.
+    for m in (jan, feb, mar, apr):
+        assert (
+            m["opening_receivables_reporting"] + m["billed_reporting"]
+            - m["net_collected_reporting"] - m["returned_reporting"]
+            - m["written_off_reporting"]
+        ) == m["closing_receivables_reporting"]  # fmt: skip
+
+
+def test_the_as_of_balance_is_published_identically_to_the_cent(wh):
+    # S09's April invoice and the three 1.05 USD invoices: unrounded 86.206897 + 2.715517 =
+    # 88.922414 -> 88.92; the sum of their cents is 86.21 + 3 x 0.91 = 88.94. Every mart publishes
+    # 88.94 for them, and 1800 + 88.94 in all (S07 x 3 and S10, in EUR).
+    (invoices,) = wh.query(
+        "select sum(amount_remaining_reporting) from marts.fct_invoices where currency = 'USD'"
+    )[0]
+    (daily,) = wh.query(
+        "select sum(open_receivables_reporting) from marts.receivables_daily "
+        "where date_day = '2026-04-30' and currency = 'USD'"
+    )[0]
+    assert invoices == daily == UC + X3 == Decimal("88.94")
+    totals = wh.query(
+        """select
+            (select sum(amount_remaining_reporting) from marts.fct_invoices),
+            (select sum(open_receivables_reporting) from marts.receivables_daily
+             where date_day = '2026-04-30'),
+            (select closing_receivables_reporting from marts.collections_monthly
+             where month_start = '2026-04-01')"""
+    )[0]
+    assert totals == (Decimal("1888.94"),) * 3
+    # Every monthly flow is the sum of the invoice facts of the month, to the cent.
+    (billed_april, collected_total, written_off_total, returned_total) = wh.query(
+        """select
+            sum(amount_due_reporting) filter (where is_receivable and issued_at >= '2026-04-01'),
+            sum(amount_collected_reporting), sum(amount_written_off_reporting),
+            sum(amount_returned_reporting)
+        from marts.fct_invoices"""
+    )[0]
+    flows = wh.query(
+        """select sum(billed_reporting) filter (where month_start = '2026-04-01'),
+            sum(collected_reporting), sum(written_off_reporting), sum(returned_reporting)
+        from marts.collections_monthly"""
+    )[0]
+    assert flows == (billed_april, collected_total, written_off_total, returned_total)
+    assert billed_april == Decimal("1038.94")  # 900 + 86.21 + 50 + 2.73
 
 
 def test_dso_and_cei(wh):
     months = by_month(wh, "collections_monthly")
     feb, mar, apr = (months[date(2026, m, 1)] for m in (2, 3, 4))
     assert months[date(2026, 1, 1)]["dso_days"] == 0
-    assert feb["dso_days"] == money(700 / (1100 + U) * 28)
-    assert mar["dso_days"] == money(1850 / (2100 + U) * 31)
-    assert apr["dso_days"] == money((1800 + U) / (900 + U) * 30)
+    # Ratios of the published cents (UC = 86.21, not 86.206897).
+    assert feb["dso_days"] == money(700 / (1100 + UC) * 28)
+    assert mar["dso_days"] == money(1850 / (2100 + UC) * 31)
+    apr_billed, apr_closing = 900 + UC + MIDNIGHT + X3, 1800 + UC + X3
+    assert apr["dso_days"] == money(apr_closing / apr_billed * 30)
     assert months[date(2026, 1, 1)]["cei_pct"] == 100
     # CEI = (opening + billed - closing) / (opening + billed - closing current) x 100
-    assert float(feb["cei_pct"]) == pytest.approx(float((400 + U) / (1100 + U) * 100), abs=1e-4)
-    assert float(mar["cei_pct"]) == pytest.approx(float((950 + U) / (2800 + U) * 100), abs=1e-4)
-    assert float(apr["cei_pct"]) == pytest.approx(950 / 2750 * 100, abs=1e-4)
+    assert feb["cei_pct"] == rate4((400 + UC) / (1100 + UC) * 100)
+    assert mar["cei_pct"] == rate4((950 + UC) / (2800 + UC) * 100)
+    # April: 1850 + 1038.94 billed - 1888.94 closing = 1000, over 1850 + 1038.94 - 88.94 current.
+    assert apr["cei_pct"] == rate4(Decimal(1000) / 2800 * 100)
 
 
 def test_roll_rates(wh):
@@ -119,7 +188,7 @@ def test_first_payment_default_churn_and_write_off(wh):
     assert mar["involuntary_churn_rate"] == rate(1 / 9)
     assert feb["involuntary_churn_rate"] == 0 and apr["involuntary_churn_rate"] == 0
     # Write-off rate by billing month: S06's February invoice.
-    assert feb["write_off_rate"] == rate(200 / (1100 + U))
+    assert feb["write_off_rate"] == rate(200 / (1100 + UC))
     assert jan["write_off_rate"] == 0 and mar["write_off_rate"] == 0
 
 
@@ -154,7 +223,7 @@ def test_receivables_daily_history(wh):
     # As-of day: 1-30 S07 April; 31-60 S07 March + S10; 61-90 S07 February; current S09.
     apr30 = day[date(2026, 4, 30)]
     assert (apr30["b1"], apr30["b31"], apr30["b61"], apr30["b91"]) == (200, 1400, 200, 0)
-    assert apr30["open"] == money(1800 + U) and apr30["current"] == money(U)
+    assert apr30["open"] == 1800 + UC + X3 and apr30["current"] == UC + X3
     # Active: S01-S05, S07-S10; delinquent: S07 (MRR 200) and S10 (1200 / 12).
     assert (apr30["active"], apr30["delinquent"], apr30["at_risk"]) == (9, 2, 300)
 
@@ -165,21 +234,33 @@ def test_delinquency_rates_as_of(wh):
             sum(delinquent_subscriptions) / sum(active_subscriptions)
         from marts.receivables_daily where date_day = '2026-04-30'"""
     )[0]
-    assert amount_rate == pytest.approx(1800 / float(money(1800 + U)))
+    assert amount_rate == pytest.approx(1800 / float(1800 + UC + X3))
     assert count_rate == pytest.approx(2 / 9)
 
 
 def test_fct_invoices_as_of(wh):
     inv = {r["invoice_id"]: r for r in wh.query_dicts("select * from marts.fct_invoices")}
-    assert len(inv) == 36  # 35 billing invoices + the voided one
+    assert len(inv) == 40  # 39 billing invoices + the voided one
     assert (inv["I-S07-02"]["days_past_due"], inv["I-S07-02"]["ageing_bucket"]) == (74, "61-90")
     assert (inv["I-S07-03"]["days_past_due"], inv["I-S07-03"]["ageing_bucket"]) == (46, "31-60")
     assert (inv["I-S07-04"]["days_past_due"], inv["I-S07-04"]["ageing_bucket"]) == (15, "1-30")
     assert (inv["I-S10-01"]["days_past_due"], inv["I-S10-01"]["ageing_bucket"]) == (37, "31-60")
     assert (inv["I-S09-04"]["ageing_bucket"], inv["I-S09-04"]["amount_due_reporting"]) == (
         "current",
-        money(U),
+        UC,
     )
+    assert {inv[f"I-S09-X{i}"]["amount_remaining_reporting"] for i in (1, 2, 3)} == {
+        Decimal("0.91")
+    }
+    # Paid at its first attempt at 00:05, 20 minutes after its due time: never in recovery.
+    midnight = inv["I-S02-M"]
+    assert (midnight["recovery_population"], midnight["entered_recovery_at"]) == (None, None)
+    assert (midnight["recovery_channel"], midnight["amount_collected_reporting"]) == (None, 50)
+    # Returned money: R1 on S01's February payment, D1 on its March payment; still paid.
+    assert (inv["I-S01-02"]["amount_returned_reporting"], inv["I-S01-02"]["status"]) == (10, "paid")
+    assert (inv["I-S01-03"]["amount_returned"], inv["I-S01-03"]["amount_remaining"]) == (100, 0)
+    # S10's first invoice failed at its first attempt: the headline population.
+    assert inv["I-S10-01"]["recovery_population"] == "failed_payment"
     # Days late at payment / write-off: S05 paid Apr 14 (due Feb 15), S06 written off Apr 20.
     assert inv["I-S05-02"]["days_past_due"] == 58 and inv["I-S05-02"]["ageing_bucket"] is None
     assert inv["I-S06-02"]["amount_written_off"] == 200 and inv["I-S06-02"]["amount_remaining"] == 0
@@ -197,8 +278,12 @@ def test_recovery_cohorts(wh):
         )
     }
     jan, feb, mar, apr = (cohorts[date(2026, m, 1)] for m in (1, 2, 3, 4))
-    # Entered: Jan S02; Feb S03, S05, S06, S07, S08; Mar S04, S07, S10; Apr S07, S09.
+    # Entered: Jan S02; Feb S03, S05, S06, S07, S08; Mar S04, S07, S10; Apr S07, S09 - every one
+    # at a failed first attempt. Not S02's midnight invoice (paid at its first attempt).
     assert [c["invoices_entered"] for c in (jan, feb, mar, apr)] == [1, 5, 3, 2]
+    assert all(c["is_complete_month"] for c in (jan, feb, mar, apr))
+    # No golden invoice is paid late without an attempt: no late-payment cohort.
+    assert wh.query("select count(*) from marts.late_payment_cohorts") == [(0,)]
     # Within 60 days: Jan S02 (2 d); Feb S03 (4 d), S08 (37 d) — S05 took 72 days.
     assert (jan["cohort_recovery_rate"], jan["cohort_median_days_to_recovery"]) == (1, 2)
     assert (feb["cohort_recovery_rate"], feb["cohort_median_days_to_recovery"]) == (
@@ -251,7 +336,7 @@ def test_fct_payment_attempts(wh):
             count(*) filter (where invoice_id is null)
         from marts.fct_payment_attempts"""
     )[0]
-    assert (attempts, failed, verification) == (51, 20, 1)
+    assert (attempts, failed, verification) == (52, 20, 1)
     # S07's April decline code is not in the seed; S04 expired card; S06 stolen card.
     assert (unknown, hard, fraud, soft) == (1, 1, 1, 17)
     (hours,) = wh.query(
@@ -268,8 +353,8 @@ def test_retry_performance(wh):
             "select dimension, dimension_value, attempts, successes from marts.retry_performance"
         )
     }
-    # First attempts on the 35 invoices with attempts: 24 succeed.
-    assert rows[("attempt_number", "1")] == (35, 24)
+    # First attempts on the 36 invoices with attempts: 25 succeed (with S02's midnight one).
+    assert rows[("attempt_number", "1")] == (36, 25)
     # Second: S02 ok, S03, S05, S07, S08, S10 fail, S04 ok on SEPA.
     assert rows[("attempt_number", "2")] == (7, 2)
     assert rows[("attempt_number", "3")] == (5, 2)
@@ -313,14 +398,17 @@ def test_prevention_effects(wh):
         rows[("is_verified", "verified")],
         rows[("is_verified", "not_verified")],
     )
-    # Verified (S01-S06): 22 invoices due, 2 went past due (S05 Feb, S06 Feb); 22 payments, 1 chargeback.
-    assert (verified["invoices_due"], verified["invoices_past_due_ever"]) == (22, 2)
-    assert (verified["successful_payments"], verified["disputes"]) == (22, 1)
-    assert verified["dispute_rate"] == rate(1 / 22)
-    # Unverified (S07-S10): 12 due (S09's April is not), 5 past due (S07 x3, S08 Feb, S10).
+    # Verified (S01-S06): 23 invoices due, 3 went past due (S05 Feb, S06 Feb, and S02's midnight
+    # invoice: paid the day after its due date); 23 payments, 1 chargeback.
+    assert (verified["invoices_due"], verified["invoices_past_due_ever"]) == (23, 3)
+    assert (verified["successful_payments"], verified["disputes"]) == (23, 1)
+    assert verified["dispute_rate"] == rate(1 / 23)
+    # Unverified (S07-S10): 12 due (S09's April and 1.05 USD ones are not), 5 past due (S07 x3,
+    # S08 Feb, S10).
     assert (not_verified["invoices_due"], not_verified["invoices_past_due_ever"]) == (12, 5)
-    assert not_verified["delinquency_rate"] == rate(1800 / float(money(1800 + U)))
-    # 3-D Secure by first card attempt: with 13 invoices due, 2 late (S08 Feb, S10); without: 20, 5.
+    assert not_verified["delinquency_rate"] == rate(1800 / (1800 + UC + X3))
+    # 3-D Secure by first card attempt: with 13 invoices due, 2 late (S08 Feb, S10); without: 21,
+    # 6 (with S02's midnight invoice, charged without 3-D Secure).
     assert (
         rows[("used_3ds", "3ds")]["invoices_due"],
         rows[("used_3ds", "3ds")]["invoices_past_due_ever"],
@@ -328,8 +416,8 @@ def test_prevention_effects(wh):
     assert (
         rows[("used_3ds", "no_3ds")]["invoices_due"],
         rows[("used_3ds", "no_3ds")]["invoices_past_due_ever"],
-    ) == (20, 5)
-    assert rows[("used_3ds", "no_3ds")]["dispute_rate"] == rate(1 / 16)
+    ) == (21, 6)
+    assert rows[("used_3ds", "no_3ds")]["dispute_rate"] == rate(1 / 17)
 
 
 def test_pii_is_masked(wh):
@@ -352,5 +440,35 @@ def test_dim_subscriptions_mrr(wh):
         r["subscription_id"]: r for r in wh.query_dicts("select * from marts.dim_subscriptions")
     }
     assert subs["S10"]["mrr"] == 100 and subs["S10"]["mrr_reporting"] == 100  # 1200 / 12
-    assert subs["S09"]["mrr_reporting"] == money(U)
+    assert subs["S09"]["mrr_reporting"] == UC
     assert subs["S06"]["is_involuntary_churn"] and not subs["S06"]["is_active"]
+
+
+def test_first_attempt_failure_rate_per_month_and_segment(wh):
+    rows = wh.query(
+        """select month_start, sum(invoices_first_attempted), sum(first_attempts_failed),
+            sum(amount_first_attempted_reporting), sum(amount_first_attempt_failed_reporting),
+            bool_and(is_complete_month)
+        from marts.first_attempt_failures_monthly group by month_start order by month_start"""
+    )
+    # Recurring invoices only (the manual ones are not). Jan: S01-S09, S02 fails. Feb: S03, S05,
+    # S06, S07, S08 fail. Mar: S01-S05, S07-S09 and S10 (S06 cancelled); S04, S07, S10 fail.
+    # Apr: S01-S05, S07-S09; S07 and S09 fail.
+    assert rows == [
+        (date(2026, 1, 1), 9, 1, 1100 + UC, 100, True),
+        (date(2026, 2, 1), 9, 5, 1100 + UC, 800, True),
+        (date(2026, 3, 1), 9, 3, 2100 + UC, 1500, True),
+        (date(2026, 4, 1), 8, 2, 900 + UC, 200 + UC, True),
+    ]
+    # Per segment: S09 (starter, USD) fails once, in April, of its four first attempts.
+    usd = wh.query(
+        """select month_start, first_attempt_failure_rate, first_attempt_amount_failure_rate
+        from marts.first_attempt_failures_monthly where currency = 'USD' order by 1"""
+    )
+    assert [r[1] for r in usd] == [0, 0, 0, 1] and usd[3][2] == 1
+    [feb_growth] = wh.query(
+        """select sum(first_attempts_failed) / sum(invoices_first_attempted)
+        from marts.first_attempt_failures_monthly
+        where month_start = '2026-02-01' and plan = 'growth'"""
+    )
+    assert feb_growth == (1.0,)  # S06, S07, S08 all failed at their first February attempt

@@ -54,7 +54,7 @@ def test_late_arrivals_match_a_full_rebuild(golden_warehouse, tmp_path):
     shutil.copy(golden_warehouse.path, warehouse.path)
     s09_attempt = _late_rows(warehouse.path)
     # Stamp every existing row: the rows the incremental run rewrites lose the stamp, so the
-    # run's scope can be read back (a full rebuild would rewrite all 51).
+    # run's scope can be read back (a full rebuild would rewrite all 52).
     with duckdb.connect(str(warehouse.path)) as con:
         con.execute("update marts.fct_payment_attempts set processor = 'before'")
 
@@ -95,7 +95,7 @@ def test_late_arrivals_match_a_full_rebuild(golden_warehouse, tmp_path):
         ("I-S10-01", "A050", 1, None),
         ("I-S10-01", "A051", 2, 72.0),
     ]
-    assert len(incremental) == 52
+    assert len(incremental) == 53  # 52 golden attempts + the late A900
 
     warehouse.dbt("run", "--select", "fct_payment_attempts", "--full-refresh")
     rebuilt = warehouse.query(f"select {COLUMNS} from marts.fct_payment_attempts order by 1")

@@ -55,9 +55,9 @@ def test_delinquency_metrics_by_day(mf):
         "--group-by", "metric_time__day", "--start-time", "2026-04-30", "--end-time", "2026-04-30",
     )  # fmt: skip
     [row] = rows
-    assert float(row["delinquency_rate"]) == pytest.approx(
-        1800 / 1886.21, abs=1e-6
-    )  # 2-decimal marts
+    # Cents of the marts: S07 x 3 and S10 past due (1800) of 1888.94 open (S09's April invoice
+    # 86.21 and its three 1.05 USD invoices, 0.91 each, are current).
+    assert float(row["delinquency_rate"]) == pytest.approx(1800 / 1888.94, abs=1e-6)
     assert float(row["delinquency_rate_subscriptions"]) == pytest.approx(2 / 9)
     assert float(row["revenue_at_risk"]) == 300
 

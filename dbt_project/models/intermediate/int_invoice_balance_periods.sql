@@ -2,7 +2,9 @@
 -- period starts whenever money moves (ledger) or the invoice crosses an ageing-bucket boundary.
 -- Balances are end-of-day. Daily history then costs O(events), not O(invoices x days).
 with ledger as (
+    -- Refunds and chargebacks (balance_sign 0) do not change what is owed.
     select * from {{ ref('int_invoice_ledger') }}
+    where balance_sign != 0
 ),
 
 invoices as (

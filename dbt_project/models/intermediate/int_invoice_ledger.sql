@@ -1,14 +1,19 @@
 -- The receivables ledger: one row per money movement on a receivable invoice (billed, collected,
--- written off), dated, in the invoice currency and in the reporting currency. Every balance,
--- flow and ageing figure is derived from it, so they reconcile by construction:
--- billed - collected - written off = amount still open.
+-- written off; refunded and charged back, which do not change what is owed), dated, in the
+-- invoice currency and in the reporting currency. Every balance, flow and ageing figure is
+-- derived from it, so they reconcile by construction: billed - collected - written off = open.
 --
 -- Collections come from successful attempts (capped at what the invoice says was paid); what the
 -- invoice reports as paid beyond its attempts (a bank transfer outside the attempt feed) is booked
 -- on its paid_at, or on its updated_at for a partly paid invoice. Payments after a write-off are
 -- recoveries of written-off debt, not receivable collections: they are not booked here.
 -- Draft and void invoices are never receivables. All events of an invoice use its issue-date
--- FX rate (historical rate: no revaluation), so the identity holds in both currencies.
+-- FX rate (historical rate: no revaluation).
+--
+-- Money is rounded to the cent once, here (DOMAIN.md "Money"): a movement's reporting amount is
+-- the change of the invoice's open balance converted and rounded to the cent, so the movements'
+-- cents always add up to round(open balance x rate) and a settled invoice is 0.00 in both
+-- currencies. Every mart sums these cents and never rounds again.
 with invoices as (
     select * from {{ ref('int_invoices_resolved') }}
     where is_receivable
@@ -90,6 +95,41 @@ write_offs as (
     group by invoices.invoice_id, invoices.written_off_at
 ),
 
+attempt_returns as (
+    -- Money given back on a booked payment: successful refunds (at refunded_at) and lost
+    -- chargebacks (at their decision), each capped at the payment it returns. They reduce net
+    -- collections, not the receivable: the invoice stays paid.
+    select
+        refunds.attempt_id,
+        'refunded' as event_type,
+        refunds.refunded_at as event_at,
+        refunds.amount
+    from {{ ref('stg_billing__refunds') }} as refunds
+    where refunds.status = 'succeeded'
+    union all
+    select
+        disputes.attempt_id,
+        'charged_back' as event_type,
+        coalesce(disputes.closed_at, disputes.updated_at) as event_at,
+        disputes.amount
+    from {{ ref('stg_billing__disputes') }} as disputes
+    where disputes.kind = 'chargeback' and disputes.status = 'lost'
+),
+
+returns as (
+    select
+        attempts.invoice_id,
+        attempt_returns.event_type,
+        greatest(attempt_returns.event_at, attempts.attempted_at) as event_at,
+        least(attempt_returns.amount, attempts.amount) as amount
+    from attempt_returns
+    inner join {{ ref('fct_payment_attempts') }} as attempts
+        on attempt_returns.attempt_id = attempts.attempt_id
+    inner join invoices on attempts.invoice_id = invoices.invoice_id
+    where attempts.is_success
+        and (invoices.written_off_at is null or attempts.attempted_at < invoices.written_off_at)
+),
+
 events as (
     select
         invoice_id,
@@ -112,19 +152,63 @@ events as (
         amount
     from write_offs
     where amount > 0
+    union all
+    select
+        invoice_id,
+        event_type,
+        event_at,
+        amount
+    from returns
+    where amount > 0
+),
+
+signed as (
+    select
+        events.invoice_id,
+        events.event_type,
+        events.event_at,
+        events.amount::decimal(18, 2) as amount,
+        invoices.currency,
+        invoices.fx_rate_to_reporting,
+        case events.event_type
+            when 'billed' then 1
+            when 'collected' then -1
+            when 'written_off' then -1
+            else 0
+        end as balance_sign
+    from events
+    inner join invoices on events.invoice_id = invoices.invoice_id
+),
+
+running as (
+    -- The open balance after each movement, in the invoice currency (billed first, then by time).
+    select
+        *,
+        sum(balance_sign * amount) over (
+            partition by invoice_id
+            order by event_at asc, balance_sign desc, event_type asc, amount asc
+            rows unbounded preceding
+        ) as open_after
+    from signed
 )
 
 select
-    events.invoice_id,
-    events.event_type,
-    events.event_at,
-    events.event_at::date as event_date,
-    events.amount::decimal(18, 2) as amount,
-    invoices.currency,
-    -- Unrounded, so reporting balances stay exactly proportional to the invoice-currency ones.
-    (events.amount::decimal(38, 2) * invoices.fx_rate_to_reporting)::decimal(38, 12)
-        as amount_reporting,
-    -- Signed effect on the open balance.
-    case when events.event_type = 'billed' then 1 else -1 end as balance_sign
-from events
-inner join invoices on events.invoice_id = invoices.invoice_id
+    invoice_id,
+    event_type,
+    event_at,
+    event_at::date as event_date,
+    amount,
+    currency,
+    -- to_reporting widens the amount before multiplying (no overflow above ~9.2 million).
+    case
+        when balance_sign = 0
+            then {{ to_reporting('amount', 'fx_rate_to_reporting') }}
+        else
+            balance_sign * (
+                {{ to_reporting('open_after', 'fx_rate_to_reporting') }}
+                - {{ to_reporting('(open_after - balance_sign * amount)', 'fx_rate_to_reporting') }}
+            )
+    end::decimal(18, 2) as amount_reporting,
+    -- Signed effect on the open balance (0: refunds and chargebacks).
+    balance_sign
+from running

@@ -1,7 +1,11 @@
 -- When each receivable invoice entered recovery, whether and when it was recovered, and through
--- which channel (DOMAIN.md "Recovery").
---   entered: the first failed attempt, or the day after the due date when it was not paid by then,
---            whichever is first (a failure after the invoice was paid or written off does not count);
+-- which channel (DOMAIN.md "Recovery"). Two populations, never mixed:
+--   failed_payment: entered at the first failed attempt (a failure after the invoice was paid or
+--            written off does not count) - the headline recovery rate;
+--   late_payment: no attempt at all before it was paid (bank transfer, invoice payers, never
+--            attempted) and not paid by the end of its due date: entered at the start of the next
+--            day. An invoice whose first attempt succeeded is in neither, whatever the time of day
+--            of that attempt (a scheduled charge a few minutes after a late-evening due date);
 --   recovered: fully paid after entering, before any write-off;
 --   channel: what the payment followed, first match wins:
 --     collections (paid through / after a hand-over to collections or legal) >
@@ -27,13 +31,15 @@ attempts as (
 first_failures as (
     select
         attempts.invoice_id,
-        min(attempts.attempted_at) as first_failed_attempt_at,
-        arg_min(attempts.payment_method, attempts.attempted_at) as first_failed_method,
-        arg_min(attempts.card_fingerprint, attempts.attempted_at) as first_failed_card
+        min(attempts.attempted_at) as first_attempt_at,
+        min(attempts.attempted_at) filter (where not attempts.is_success) as first_failed_attempt_at,
+        arg_min(attempts.payment_method, attempts.attempted_at) filter (where not attempts.is_success)
+            as first_failed_method,
+        arg_min(attempts.card_fingerprint, attempts.attempted_at) filter (where not attempts.is_success)
+            as first_failed_card
     from attempts
     inner join invoices on attempts.invoice_id = invoices.invoice_id
-    where not attempts.is_success
-        and (invoices.fully_paid_at is null or attempts.attempted_at <= invoices.fully_paid_at)
+    where (invoices.fully_paid_at is null or attempts.attempted_at <= invoices.fully_paid_at)
         and (invoices.written_off_at is null or attempts.attempted_at < invoices.written_off_at)
     group by attempts.invoice_id
 ),
@@ -44,6 +50,7 @@ entered as (
         invoices.customer_id,
         invoices.fully_paid_at,
         invoices.written_off_at,
+        first_failures.first_attempt_at,
         first_failures.first_failed_attempt_at,
         first_failures.first_failed_method,
         first_failures.first_failed_card,
@@ -58,16 +65,29 @@ entered as (
     left join first_failures on invoices.invoice_id = first_failures.invoice_id
 ),
 
+populations as (
+    select
+        *,
+        case
+            when first_failed_attempt_at is not null then 'failed_payment'
+            when first_attempt_at is null and became_past_due_at is not null then 'late_payment'
+        end as recovery_population,
+        case
+            when first_failed_attempt_at is not null then first_failed_attempt_at
+            when first_attempt_at is null then became_past_due_at
+        end as entered_recovery_at
+    from entered
+),
+
 recovery as (
     select
         *,
-        least(first_failed_attempt_at, became_past_due_at) as entered_recovery_at,
         case
-            when fully_paid_at >= least(first_failed_attempt_at, became_past_due_at)
+            when fully_paid_at >= entered_recovery_at
                 and (written_off_at is null or fully_paid_at < written_off_at)
                 then fully_paid_at
         end as recovered_at
-    from entered
+    from populations
 ),
 
 paying_attempts as (
@@ -123,6 +143,7 @@ select
     recovery.invoice_id,
     recovery.first_failed_attempt_at,
     recovery.became_past_due_at,
+    recovery.recovery_population,
     recovery.entered_recovery_at,
     recovery.recovered_at,
     date_diff('day', recovery.entered_recovery_at::date, recovery.recovered_at::date)

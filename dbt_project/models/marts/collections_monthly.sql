@@ -3,7 +3,11 @@
 -- first-payment default, involuntary churn and write-off rate. Balances are month-end snapshots
 -- of the balance periods; flows come from the ledger; the two reconcile (opening + billed -
 -- collected - written off = closing), which assert_receivables_identity checks.
--- The month holding the as-of date is partial: it ends on the as-of date (is_complete_month false).
+-- Partial months: the month holding the as-of date ends on the as-of date, and the first month
+-- starts on the first day of data (coverage_start); is_complete_month is false for both, and
+-- days_in_period (the DSO period) counts only the days covered.
+-- Money columns are sums of the ledger's cents (rounded once, per movement), never rounded here:
+-- they add up to fct_invoices exactly and the identity holds to the cent.
 with as_of as (
     select * from {{ ref('int_as_of') }}
 ),
@@ -12,14 +16,22 @@ ledger as (
     select * from {{ ref('int_invoice_ledger') }}
 ),
 
+data_start as (
+    -- The first day the data covers: the ledger's first movement (nothing is known before it).
+    select min(event_date) as data_start_date from ledger
+),
+
 months as (
     select
         month_start::date as month_start,
+        greatest(month_start::date, data_start.data_start_date) as coverage_start,
         least(last_day(month_start), as_of.as_of_date) as month_end,
-        last_day(month_start) <= as_of.as_of_date as is_complete_month
+        month_start::date >= data_start.data_start_date
+        and last_day(month_start) <= as_of.as_of_date as is_complete_month
     from as_of
+    cross join data_start
     cross join unnest(generate_series(
-        (select date_trunc('month', min(event_date)) from ledger),
+        date_trunc('month', data_start.data_start_date),
         date_trunc('month', as_of.as_of_date),
         interval 1 month
     )) as spine (month_start)
@@ -52,7 +64,8 @@ flows as (
         date_trunc('month', event_date)::date as month_start,
         sum(amount_reporting) filter (where event_type = 'billed') as billed,
         sum(amount_reporting) filter (where event_type = 'collected') as collected,
-        sum(amount_reporting) filter (where event_type = 'written_off') as written_off
+        sum(amount_reporting) filter (where event_type = 'written_off') as written_off,
+        sum(amount_reporting) filter (where event_type in ('refunded', 'charged_back')) as returned
     from ledger
     group by 1
 ),
@@ -110,15 +123,15 @@ subscriptions as (
 churn as (
     select
         months.month_start,
+        -- Active at the month start: out of any trial by then and not cancelled before it. The
+        -- numerator counts only those (a subscription started in the month is in neither).
         count(*) filter (
-            where subscriptions.started_at < months.month_start
+            where subscriptions.active_from_at < months.month_start
             and (subscriptions.canceled_at is null or subscriptions.canceled_at >= months.month_start)
         ) as active_at_month_start,
-        -- Of the same population as the denominator (DOMAIN.md): a subscription started and
-        -- cancelled within the month is not churn from the month-start base.
         count(*) filter (
-            where subscriptions.cancel_reason = 'non_payment'
-            and subscriptions.started_at < months.month_start
+            where subscriptions.active_from_at < months.month_start
+            and subscriptions.cancel_reason = 'non_payment'
             and subscriptions.canceled_at >= months.month_start
             and subscriptions.canceled_at < months.month_start + interval 1 month
         ) as involuntary_cancellations,
@@ -156,12 +169,14 @@ assembled as (
     select
         months.month_start,
         months.month_end,
+        months.coverage_start,
         months.is_complete_month,
-        date_diff('day', months.month_start, months.month_end) + 1 as days_in_period,
+        date_diff('day', months.coverage_start, months.month_end) + 1 as days_in_period,
         coalesce(lag(balances.closing) over (order by months.month_start), 0) as opening,
         coalesce(flows.billed, 0) as billed,
         coalesce(flows.collected, 0) as collected,
         coalesce(flows.written_off, 0) as written_off,
+        coalesce(flows.returned, 0) as returned,
         coalesce(balances.closing, 0) as closing,
         coalesce(balances.closing_current, 0) as closing_current,
         coalesce(billing_cohorts.cohort_written_off, 0) as cohort_written_off,
@@ -184,15 +199,18 @@ assembled as (
 select
     month_start,
     month_end,
+    coverage_start,
     is_complete_month,
     days_in_period::integer as days_in_period,
     '{{ var("reporting_currency") }}' as reporting_currency,
-    round(opening, 2)::decimal(18, 2) as opening_receivables_reporting,
-    round(billed, 2)::decimal(18, 2) as billed_reporting,
-    round(collected, 2)::decimal(18, 2) as collected_reporting,
-    round(written_off, 2)::decimal(18, 2) as written_off_reporting,
-    round(closing, 2)::decimal(18, 2) as closing_receivables_reporting,
-    round(closing_current, 2)::decimal(18, 2) as closing_current_reporting,
+    opening::decimal(18, 2) as opening_receivables_reporting,
+    billed::decimal(18, 2) as billed_reporting,
+    collected::decimal(18, 2) as collected_reporting,
+    returned::decimal(18, 2) as returned_reporting,
+    (collected - returned)::decimal(18, 2) as net_collected_reporting,
+    written_off::decimal(18, 2) as written_off_reporting,
+    closing::decimal(18, 2) as closing_receivables_reporting,
+    closing_current::decimal(18, 2) as closing_current_reporting,
     round(closing / nullif(billed, 0) * days_in_period, 2)::decimal(10, 2) as dso_days,
     round(
         (opening + billed - closing) / nullif(opening + billed - closing_current, 0) * 100, 4
@@ -210,6 +228,6 @@ select
     involuntary_cancellations::integer as involuntary_cancellations,
     round(involuntary_cancellations / nullif(active_at_month_start, 0), 6)::decimal(9, 6)
         as involuntary_churn_rate,
-    round(cohort_written_off, 2)::decimal(18, 2) as cohort_written_off_reporting,
+    cohort_written_off::decimal(18, 2) as cohort_written_off_reporting,
     round(cohort_written_off / nullif(billed, 0), 6)::decimal(9, 6) as write_off_rate
 from assembled

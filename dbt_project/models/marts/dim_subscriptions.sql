@@ -43,7 +43,19 @@ select
     subscriptions.started_at,
     subscriptions.canceled_at,
     subscriptions.cancel_reason,
-    subscriptions.canceled_at is null or subscriptions.canceled_at > as_of.as_of_at as is_active,
+    -- Active (docs/metrics.md): started, out of any trial, not ended; past_due and unpaid count.
+    case
+        when subscriptions.had_trial then subscriptions.trial_ended_at else subscriptions.started_at
+    end as active_from_at,
+    subscriptions.trial_ended_at,
+    coalesce(
+        case
+            when subscriptions.had_trial then subscriptions.trial_ended_at
+            else subscriptions.started_at
+        end <= as_of.as_of_at
+        and (subscriptions.canceled_at is null or subscriptions.canceled_at > as_of.as_of_at),
+        false
+    ) as is_active,
     coalesce(subscriptions.cancel_reason = 'non_payment' and subscriptions.canceled_at is not null, false)
         as is_involuntary_churn,
     segments.country,

@@ -9,10 +9,19 @@ as_of as (
 ),
 
 ledger_totals as (
+    -- Reporting amounts are the ledger's cents, summed: never converted or rounded again here.
     select
         invoice_id,
         sum(amount) filter (where event_type = 'collected') as amount_collected,
-        sum(amount) filter (where event_type = 'written_off') as amount_written_off
+        sum(amount) filter (where event_type = 'written_off') as amount_written_off,
+        sum(amount) filter (where event_type in ('refunded', 'charged_back')) as amount_returned,
+        sum(amount_reporting) filter (where event_type = 'billed') as amount_due_reporting,
+        sum(amount_reporting) filter (where event_type = 'collected') as amount_collected_reporting,
+        sum(amount_reporting) filter (where event_type = 'written_off')
+            as amount_written_off_reporting,
+        sum(amount_reporting) filter (where event_type in ('refunded', 'charged_back'))
+            as amount_returned_reporting,
+        sum(balance_sign * amount_reporting) as amount_open_reporting
     from {{ ref('int_invoice_ledger') }}
     group by invoice_id
 ),
@@ -39,6 +48,17 @@ balances as (
                 - coalesce(ledger_totals.amount_written_off, 0)
         end as amount_open,
         coalesce(ledger_totals.amount_written_off, 0) as amount_written_off,
+        coalesce(ledger_totals.amount_returned, 0) as amount_returned,
+        -- A receivable's reporting amounts come from the ledger; an invoice outside the ledger
+        -- (draft, void, 0.00) is converted and rounded once here and is in no balance or flow.
+        case
+            when invoices.is_receivable then ledger_totals.amount_due_reporting
+            else {{ to_reporting('invoices.amount_due', 'invoices.fx_rate_to_reporting') }}
+        end as amount_due_reporting,
+        coalesce(ledger_totals.amount_collected_reporting, 0) as amount_collected_reporting,
+        coalesce(ledger_totals.amount_written_off_reporting, 0) as amount_written_off_reporting,
+        coalesce(ledger_totals.amount_returned_reporting, 0) as amount_returned_reporting,
+        coalesce(ledger_totals.amount_open_reporting, 0) as amount_open_reporting,
         -- Days late: to the as-of date while open, else to the day it was paid or written off.
         greatest(
             {{ days_past_due(
@@ -63,14 +83,16 @@ select
     balances.amount_written_off::decimal(18, 2) as amount_written_off,
     balances.reporting_currency,
     balances.fx_rate_to_reporting,
-    {{ to_reporting('balances.amount_due', 'balances.fx_rate_to_reporting') }}
-        as amount_due_reporting,
+    balances.amount_due_reporting::decimal(18, 2) as amount_due_reporting,
+    -- What the invoice reports as paid, including any payment after a write-off (not a
+    -- collection of the receivable): converted and rounded once, per invoice.
     {{ to_reporting('balances.amount_paid_total', 'balances.fx_rate_to_reporting') }}
         as amount_paid_reporting,
-    {{ to_reporting('balances.amount_open', 'balances.fx_rate_to_reporting') }}
-        as amount_remaining_reporting,
-    {{ to_reporting('balances.amount_written_off', 'balances.fx_rate_to_reporting') }}
-        as amount_written_off_reporting,
+    balances.amount_collected_reporting::decimal(18, 2) as amount_collected_reporting,
+    balances.amount_open_reporting::decimal(18, 2) as amount_remaining_reporting,
+    balances.amount_written_off_reporting::decimal(18, 2) as amount_written_off_reporting,
+    balances.amount_returned::decimal(18, 2) as amount_returned,
+    balances.amount_returned_reporting::decimal(18, 2) as amount_returned_reporting,
     balances.issued_at,
     balances.due_at,
     balances.fully_paid_at as paid_at,
@@ -84,6 +106,7 @@ select
     end as ageing_bucket,
     balances.amount_open > 0 and balances.as_of_date > balances.due_date as is_past_due,
     recovery.first_failed_attempt_at,
+    recovery.recovery_population,
     recovery.entered_recovery_at,
     date_trunc('month', recovery.entered_recovery_at)::date as recovery_cohort_month,
     recovery.recovered_at,

@@ -3,6 +3,8 @@
 -- subscription count, and revenue at risk. Built from balance periods and cumulative sums of
 -- their start/end deltas, so its cost grows with events and segments, not invoices x days.
 -- Rates are per row: to aggregate segments, sum numerators and denominators, never average rates.
+-- Money columns are sums of the ledger's cents (rounded once, per movement): never rounded here,
+-- so any sum of rows equals the same sum over fct_invoices to the cent.
 with as_of as (
     select * from {{ ref('int_as_of') }}
 ),
@@ -52,7 +54,9 @@ invoice_deltas as (
 subscriptions as (
     select
         subscriptions.subscription_id,
-        subscriptions.started_at::date as active_from,
+        -- Active = started, out of any trial, not cancelled (docs/metrics.md); a subscription
+        -- still in trial has no active_from_at and is not counted.
+        subscriptions.active_from_at::date as active_from,
         coalesce(subscriptions.canceled_at::date, date '9999-12-31') as active_to,
         subscriptions.mrr_reporting,
         coalesce(segments.plan, 'unknown') as plan,
@@ -61,6 +65,8 @@ subscriptions as (
         subscriptions.currency
     from {{ ref('dim_subscriptions') }} as subscriptions
     left join segments on subscriptions.subscription_id = segments.subscription_id
+    where subscriptions.active_from_at::date
+        < coalesce(subscriptions.canceled_at::date, date '9999-12-31')
 ),
 
 past_due_periods as (
@@ -238,15 +244,15 @@ select
     currency,
     '{{ var("reporting_currency") }}' as reporting_currency,
     open_invoices::integer as open_invoices,
-    round(open_amount_reporting, 2)::decimal(18, 2) as open_receivables_reporting,
-    round(open_amount, 2)::decimal(18, 2) as open_receivables,
-    round(current_reporting, 2)::decimal(18, 2) as current_reporting,
-    round(past_due_1_30_reporting, 2)::decimal(18, 2) as past_due_1_30_reporting,
-    round(past_due_31_60_reporting, 2)::decimal(18, 2) as past_due_31_60_reporting,
-    round(past_due_61_90_reporting, 2)::decimal(18, 2) as past_due_61_90_reporting,
-    round(past_due_91_plus_reporting, 2)::decimal(18, 2) as past_due_91_plus_reporting,
-    round(open_amount_reporting - current_reporting, 2)::decimal(18, 2) as past_due_reporting,
-    round(past_due_amount, 2)::decimal(18, 2) as past_due,
+    open_amount_reporting::decimal(18, 2) as open_receivables_reporting,
+    open_amount::decimal(18, 2) as open_receivables,
+    current_reporting::decimal(18, 2) as current_reporting,
+    past_due_1_30_reporting::decimal(18, 2) as past_due_1_30_reporting,
+    past_due_31_60_reporting::decimal(18, 2) as past_due_31_60_reporting,
+    past_due_61_90_reporting::decimal(18, 2) as past_due_61_90_reporting,
+    past_due_91_plus_reporting::decimal(18, 2) as past_due_91_plus_reporting,
+    (open_amount_reporting - current_reporting)::decimal(18, 2) as past_due_reporting,
+    past_due_amount::decimal(18, 2) as past_due,
     past_due_invoices::integer as past_due_invoices,
     round((open_amount_reporting - current_reporting) / nullif(open_amount_reporting, 0), 6)
     ::decimal(9, 6) as delinquency_rate_amount,
@@ -254,6 +260,6 @@ select
     delinquent_subscriptions::integer as delinquent_subscriptions,
     round(delinquent_subscriptions / nullif(active_subscriptions, 0), 6)::decimal(9, 6)
         as delinquency_rate_subscriptions,
-    round(revenue_at_risk_reporting, 2)::decimal(18, 2) as revenue_at_risk_reporting
+    revenue_at_risk_reporting::decimal(18, 2) as revenue_at_risk_reporting
 from running
 where open_invoices != 0 or active_subscriptions != 0

@@ -1,9 +1,10 @@
 -- What recovered invoices' payments followed (DOMAIN.md recovery channel), per recovery cohort.
 -- Counts every recovery (any time before write-off) and, for rates, those within the recovery
--- window among invoices whose window has fully elapsed.
+-- window among invoices whose window has fully elapsed. The headline population only (failed
+-- payments, as recovery_cohorts); late payments of invoices never attempted are not in it.
 with invoices as (
     select * from {{ ref('fct_invoices') }}
-    where entered_recovery_at is not null
+    where recovery_population = 'failed_payment'
 ),
 
 cohorts as (
@@ -37,7 +38,7 @@ select
     channels.recovery_channel,
     '{{ var("reporting_currency") }}' as reporting_currency,
     channels.invoices_recovered::integer as invoices_recovered,
-    round(channels.amount_recovered, 2)::decimal(18, 2) as amount_recovered_reporting,
+    channels.amount_recovered::decimal(18, 2) as amount_recovered_reporting,
     round(
         channels.invoices_recovered
         / sum(channels.invoices_recovered) over (partition by channels.recovery_cohort_month),

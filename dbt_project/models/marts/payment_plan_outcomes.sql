@@ -1,8 +1,11 @@
 -- One row per payment plan with its outcome as of the latest event (DOMAIN.md "Payment plans"):
 -- broken when any instalment was missed by more than var plan_grace_days (7) days — paid later
 -- than that, or still unpaid past it — else completed when every instalment is paid, else
--- cancelled when the billing system says so, else active. Amounts collected through the plan
--- are the paid instalments.
+-- cancelled when the billing system says so, else active. A plan the billing system cancelled
+-- is judged only up to its cancellation (the time of the version that reports it): an
+-- instalment that falls due after it was never owed under the plan, so the plan is cancelled,
+-- not broken; one missed before it still makes the plan broken. Amounts collected through the
+-- plan are the paid instalments.
 with plans as (
     select * from {{ ref('stg_billing__payment_plans') }}
 ),
@@ -11,16 +14,32 @@ as_of as (
     select * from {{ ref('int_as_of') }}
 ),
 
+cancellations as (
+    select
+        payment_plan_id,
+        updated_at as cancelled_at
+    from plans
+    where status = 'cancelled'
+),
+
 instalments as (
     select
         instalments.*,
-        instalments.paid_at > instalments.due_at + to_days({{ var('plan_grace_days') }})
-        or (
-            instalments.paid_at is null
-            and as_of.as_of_at > instalments.due_at + to_days({{ var('plan_grace_days') }}))
-            as is_missed
+        (
+            instalments.paid_at > instalments.due_at + to_days({{ var('plan_grace_days') }})
+            or (
+                instalments.paid_at is null
+                and as_of.as_of_at > instalments.due_at + to_days({{ var('plan_grace_days') }})
+            )
+        )
+        and coalesce(
+            instalments.due_at + to_days({{ var('plan_grace_days') }})
+            < cancellations.cancelled_at,
+            true
+        ) as is_missed
     from {{ ref('stg_billing__payment_plan_instalments') }} as instalments
     cross join as_of
+    left join cancellations on instalments.payment_plan_id = cancellations.payment_plan_id
 ),
 
 per_plan as (

@@ -120,12 +120,21 @@ with ui.guard("Incidents"):
             },
         )
         rows = selection.selection.rows if selection else []
-        chosen = listing.iloc[rows[0]] if rows else listing.iloc[0]
+        # An alert's link names its incident (`?incident_id=`): open that one first.
+        linked = listing.index[listing["incident_id"] == st.query_params.get("incident_id")]
+        if rows:
+            chosen = listing.iloc[rows[0]]
+        elif len(linked):
+            chosen = listing.loc[linked[0]]
+        else:
+            chosen = listing.iloc[0]
         st.markdown(
             f"#### Drill-down: {chosen['incident_type'].replace('_', ' ')} · "
             f"{chosen['segment_type']} = `{chosen['segment_value']}`"
         )
-        if not rows:
+        if not rows and len(linked):
+            st.caption("Showing the incident of the alert link; select a row to see another.")
+        elif not rows:
             st.caption("Showing the first incident; select a row above to drill into another.")
         st.write(chosen["summary"])
         unit = chosen["value_unit"]

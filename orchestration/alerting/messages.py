@@ -19,8 +19,9 @@ SEVERITY_EMOJI = {
 SEVERITY_COLOR = {"critical": "#d00000", "high": "#f48c06", "warning": "#ffba08"}
 RESOLVED_COLOR = "#2d6a4f"
 
-# The dashboard page that lists incidents with their anomalous windows.
-DASHBOARD_PAGE = "alerts"
+# The dashboard page that lists incidents and opens the one named by `?incident_id=` (Streamlit
+# names a page's URL after its file, app_pages/fraud_alerts.py).
+DASHBOARD_PAGE = "fraud_alerts"
 
 
 @dataclass(frozen=True)
@@ -96,26 +97,29 @@ def _revenue(value: Any, currency: str) -> str:
 def _how_big(incident: dict[str, Any]) -> str:
     unit = incident.get("value_unit")
     observed, expected = incident.get("observed_value"), incident.get("expected_value")
-    score = f"score {_num(incident.get('peak_score'), 1)}"
+    # `events` is what marts.incidents counts: failures, cases or failed card tries.
+    events, attempts = _num(incident.get("events")), _num(incident.get("attempts"))
+    # Card-testing and dispute incidents have no score: say nothing rather than "score ?".
+    peak = incident.get("peak_score")
+    score = [] if peak is None else [f"score {_num(peak, 1)}"]
     if unit == "rate":
-        return (
-            f"{_pct(observed)} failing vs {_pct(expected)} expected "
-            f"({_num(incident.get('failures'))} of {_num(incident.get('attempts'))} attempts; "
+        details = [
+            f"{events} of {attempts} attempts",
             f"peak {_pct(incident.get('peak_observed_value'))} in one "
-            f"{incident.get('window_grain')}; {score})"
-        )
+            f"{incident.get('window_grain')}",
+            *score,
+        ]
+        return f"{_pct(observed)} failing vs {_pct(expected)} expected ({'; '.join(details)})"
     if unit == "ratio":
         return (
             f"ratio {_pct(observed)} vs threshold {_pct(expected)} "
-            f"({_num(incident.get('failures'))} cases over {_num(incident.get('attempts'))} "
-            f"transactions)"
+            f"({events} cases over {attempts} transactions)"
         )
     if incident.get("detector") == "card_testing":
-        return (
-            f"{_num(observed)} distinct cards tried, {_num(incident.get('failures'))} of "
-            f"{_num(incident.get('attempts'))} attempts failed ({score})"
-        )
-    return f"{_num(observed)} vs {_num(expected, 1)} expected ({score})"
+        text = f"{_num(observed)} distinct cards tried, {events} of {attempts} attempts failed"
+    else:
+        text = f"{_num(observed)} vs {_num(expected, 1)} expected"
+    return f"{text} ({score[0]})" if score else text
 
 
 def render(

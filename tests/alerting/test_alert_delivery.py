@@ -11,10 +11,17 @@ import duckdb
 import pytest
 
 from orchestration.alerting.channels import AlertChannels, channels_from_settings
+from orchestration.alerting.messages import render
 from orchestration.alerting.state import AlertPolicy
 from orchestration.alerting.store import request_acknowledgement, sync_alerts
 from orchestration.config import load_settings
-from tests.alerting.conftest import SMTP_PASSWORD, SMTP_USER, incident, write_incidents
+from tests.alerting.conftest import (
+    INCIDENT_COLUMNS,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    incident,
+    write_incidents,
+)
 
 T0 = datetime(2026, 3, 4, 16)
 POLICY = AlertPolicy(cooldown=timedelta(hours=3), notify_lookback=timedelta(hours=24))
@@ -71,7 +78,7 @@ def test_opening_notifies_every_channel_once_with_the_context_to_act(
     assert fields["Severity"] == "critical"
     assert payload["attachments"][0]["color"] == "#d00000"
     blocks_text = json.dumps(payload["blocks"])
-    assert "http://dash.example.test:8501/alerts?incident_id=inc-adyen-1" in blocks_text
+    assert "http://dash.example.test:8501/fraud_alerts?incident_id=inc-adyen-1" in blocks_text
     assert "select * from marts.anomalies where incident_id = 'inc-adyen-1'" in blocks_text
 
     assert len(smtp.handler.messages) == 1
@@ -83,7 +90,7 @@ def test_opening_notifies_every_channel_once_with_the_context_to_act(
     assert email["X-Arrears-Alert-Id"] == "inc-adyen-1"
     body = email.get_content()
     assert "Revenue affected: 12,345.67 EUR" in body
-    assert "Dashboard: http://dash.example.test:8501/alerts?incident_id=inc-adyen-1" in body
+    assert "Dashboard: http://dash.example.test:8501/fraud_alerts?incident_id=inc-adyen-1" in body
 
     log_lines = (tmp_path / "alerts.log").read_text().splitlines()
     assert [json.loads(line)["kind"] for line in log_lines] == ["opened"]
@@ -323,3 +330,32 @@ def test_a_rejected_smtp_login_is_recorded_without_the_password(warehouse, chann
     [(error,)] = rows(warehouse, "select error from alerting.notifications")
     assert error.startswith("ChannelError: SMTP 127.0.0.1:") and "535" in error
     assert SMTP_PASSWORD not in error
+
+
+def test_the_fixture_incident_has_exactly_the_columns_of_marts_incidents():
+    """The messages read `marts.incidents` by column name: a fixture with a column the mart does
+    not have (it had `failures`; the mart says `events`) hid a "?" in every real alert."""
+    import yaml
+
+    from orchestration.config import DBT_PROJECT_DIR
+
+    spec = yaml.safe_load((DBT_PROJECT_DIR / "models/monitoring/incidents.yml").read_text())
+    (model,) = [m for m in spec["models"] if m["name"] == "incidents"]
+    assert list(INCIDENT_COLUMNS) == [c["name"] for c in model["columns"]]
+
+
+def test_a_card_testing_alert_counts_its_tries_and_invents_no_score():
+    message = render(
+        "inc-ct-1",
+        "opened",
+        incident(
+            incident_id="inc-ct-1", detector="card_testing", incident_type="card_testing",
+            metric="distinct_cards", segment_type="customer", segment_value="cus_9",
+            value_unit="cards", observed_value=23, expected_value=None, attempts=31, events=29,
+            peak_score=None,
+        ),
+        "http://dash.example.test:8501",
+    )  # fmt: skip
+    fields = dict(message.fields)
+    assert fields["How big"] == "23 distinct cards tried, 29 of 31 attempts failed"
+    assert message.link == "http://dash.example.test:8501/fraud_alerts?incident_id=inc-ct-1"

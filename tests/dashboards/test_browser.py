@@ -93,3 +93,26 @@ def test_a_refused_query_is_explained_in_the_browser(served, page):
     page.get_by_role("button", name="Run query").click()
     page.get_by_role("button", name="Download CSV").wait_for(timeout=30_000)
     assert time.monotonic() - started < 30
+
+
+def test_an_alert_link_opens_its_incident(served, published, page):
+    """The link an alert sends (orchestration.alerting.messages) opens the Fraud & alerts page
+    on that incident's drill-down: the oldest incident, listed last, not the page's default."""
+    import duckdb
+
+    from orchestration.alerting.messages import render
+
+    with duckdb.connect(str(published.published_path), read_only=True) as con:
+        incident = con.execute(
+            "select * from marts.incidents order by started_at, incident_id limit 1"
+        ).df()
+    assert len(incident) == 1, "the sample has incidents"
+    row = incident.iloc[0].to_dict()
+    link = render(row["incident_id"], "opened", row, served).link
+    assert link == f"{served}/fraud_alerts?incident_id={row['incident_id']}"
+
+    _load(page, link, "Fraud & alerts")
+
+    assert page.get_by_text("Showing the incident of the alert link").is_visible()
+    heading = page.get_by_text("Drill-down:")
+    assert f"{row['segment_type']} = {row['segment_value']}" in heading.inner_text()

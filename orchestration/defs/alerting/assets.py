@@ -62,6 +62,13 @@ def alerts(
         acknowledgements_path=acknowledgements_path(settings),
         memory_limit=settings.duckdb_memory_limit,
     )
+    backfilled = report.events.get("backfilled", 0)
+    if backfilled:
+        # History seen for the first time (a first build, a backfill) is never announced.
+        context.log.info(
+            f"{backfilled} incident(s) found in past data were recorded as backfilled, not "
+            "sent: see `arrears alerts list` or the Fraud & alerts page."
+        )
     for failure in report.failures:
         context.log.warning(f"Notification not delivered (retried next run): {failure}")
     return dg.MaterializeResult(

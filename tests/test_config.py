@@ -121,6 +121,10 @@ def test_dbt_project_vars_and_their_environment_defaults():
         "failure_rate_min_attempts": 20,
         "failure_rate_min_level_blocks": 2,
         "failure_rate_min_block_attempts": 20,
+        # The CUSUM's alarm bar: h = ln(8760 x years) from one false alarm per segment per 100
+        # years (tests/alerting/test_cusum.py derives it and follows a thin incident to it).
+        "failure_rate_cusum_years_per_false_alarm": 100,
+        "failure_rate_cusum_odds_ratio": 4,
     }
     # Their defaults are Settings' (EUR, "arrears"), exported to dbt.
     exports = load_settings({}).exports()

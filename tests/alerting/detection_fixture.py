@@ -93,17 +93,7 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
             end as decline_code
         from hours cross join slots
     """)
-    con.execute(f"""
-        insert into raw.invoices by name
-        select 'inv-' || attempt_id as invoice_id, 'sub-' || (i % 10) as subscription_id,
-               'cus-' || (i % 10) as customer_id, 'EUR' as currency, 30.00 as amount_due,
-               case when failed then 0 else 30.00 end as amount_paid,
-               attempted_at - interval 1 day as issued_at, attempted_at as due_at,
-               case when failed then null else attempted_at end as paid_at,
-               case when failed then 'open' else 'paid' end as status,
-               'subscription_cycle' as billing_reason, attempted_at as updated_at, {LINEAGE}
-        from billing
-    """)
+    insert_invoices_of_billing(con, customers=10, lineage=LINEAGE)
     con.execute(f"""
         insert into raw.payment_attempts by name
         select attempt_id, 'inv-' || attempt_id as invoice_id, 'cus-' || (i % 10) as customer_id,
@@ -160,4 +150,23 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
         from billing
         where processor = 'acme' and hour(attempted_at) = 12 and not failed
           and (i = 10 or (attempted_at::date = date '{DISPUTE_SPIKE_DAY.date()}' and i between 10 and 21))
+    """)
+
+
+def insert_invoices_of_billing(
+    con: duckdb.DuckDBPyConnection, customers: int, lineage: str
+) -> None:
+    """One 30.00 EUR invoice per row of the temp table `billing` (attempt_id, i, attempted_at,
+    failed), issued a day before its attempt and due at it: paid by a successful attempt, open
+    after a failed one. Shared by the monitoring fixtures, which differ in their attempts only."""
+    con.execute(f"""
+        insert into raw.invoices by name
+        select 'inv-' || attempt_id as invoice_id, 'sub-' || (i % {customers}) as subscription_id,
+               'cus-' || (i % {customers}) as customer_id, 'EUR' as currency, 30.00 as amount_due,
+               case when failed then 0 else 30.00 end as amount_paid,
+               attempted_at - interval 1 day as issued_at, attempted_at as due_at,
+               case when failed then null else attempted_at end as paid_at,
+               case when failed then 'open' else 'paid' end as status,
+               'subscription_cycle' as billing_reason, attempted_at as updated_at, {lineage}
+        from billing
     """)

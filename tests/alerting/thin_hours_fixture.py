@@ -22,6 +22,7 @@ from datetime import datetime
 import duckdb
 
 from orchestration.ingest import create_raw_schema
+from tests.alerting.detection_fixture import insert_invoices_of_billing
 
 START, END = datetime(2026, 1, 5), datetime(2026, 3, 2)
 THIN_INCIDENT = ("quiet", datetime(2026, 2, 26, 21), datetime(2026, 2, 27, 3))
@@ -69,17 +70,7 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
             end as failed
         from hours cross join slots
     """)
-    con.execute(f"""
-        insert into raw.invoices by name
-        select 'inv-' || attempt_id as invoice_id, 'sub-' || (i % 10) as subscription_id,
-               'cus-' || (i % 10) as customer_id, 'EUR' as currency, 30.00 as amount_due,
-               case when failed then 0 else 30.00 end as amount_paid,
-               attempted_at - interval 1 day as issued_at, attempted_at as due_at,
-               case when failed then null else attempted_at end as paid_at,
-               case when failed then 'open' else 'paid' end as status,
-               'subscription_cycle' as billing_reason, attempted_at as updated_at, {LINEAGE}
-        from billing
-    """)
+    insert_invoices_of_billing(con, customers=10, lineage=LINEAGE)
     con.execute(f"""
         insert into raw.payment_attempts by name
         select attempt_id, 'inv-' || attempt_id as invoice_id, 'cus-' || (i % 10) as customer_id,

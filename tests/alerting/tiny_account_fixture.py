@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from orchestration.ingest import create_raw_schema
+from tests.alerting.detection_fixture import insert_invoices_of_billing
 
 DAY = datetime(2026, 3, 2)
 NORMAL_START = datetime(2026, 3, 2, 9)
@@ -53,17 +54,7 @@ def build(con: duckdb.DuckDBPyConnection) -> None:
         select 'burst-' || i, i, timestamp '{BURST_START}' + to_seconds(i * 55), true
         from range(15) t(i)
     """)
-    con.execute(f"""
-        insert into raw.invoices by name
-        select 'inv-' || attempt_id as invoice_id, 'sub-' || (i % 5) as subscription_id,
-               'cus-' || (i % 5) as customer_id, 'EUR' as currency, 30.00 as amount_due,
-               case when failed then 0 else 30.00 end as amount_paid,
-               attempted_at - interval 1 day as issued_at, attempted_at as due_at,
-               case when failed then null else attempted_at end as paid_at,
-               case when failed then 'open' else 'paid' end as status,
-               'subscription_cycle' as billing_reason, attempted_at as updated_at, {LINEAGE}
-        from billing
-    """)
+    insert_invoices_of_billing(con, customers=5, lineage=LINEAGE)
     con.execute(f"""
         insert into raw.payment_attempts by name
         select attempt_id, 'inv-' || attempt_id as invoice_id, 'cus-' || (i % 5) as customer_id,

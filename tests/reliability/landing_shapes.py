@@ -222,8 +222,8 @@ def _later(draw, row: Row, entity: str, *, beyond: bool) -> Row:
     return row
 
 
-@st.composite
-def shaped_row(draw, entity: str, index: int, earlier_rows: list[Row]) -> Row:
+def shapes_for(entity: str, *, with_earlier_rows: bool = True) -> list[str]:
+    """Every shape a row of `entity` can take (the versions need an earlier row to copy)."""
     shapes = ["valid", "whitespace_case", "missing_parent", "future_updated_at", "unknown_enum",
               "missing_required", "unparseable_time", "out_of_range_time", "old_backfill"]  # fmt: skip
     if entity in AMOUNT:
@@ -237,9 +237,17 @@ def shaped_row(draw, entity: str, index: int, earlier_rows: list[Row]) -> Row:
         shapes += ["one_off_charge", "unknown_decline_code", "attempt_number_0", "guest_charge"]
     if entity == "dunning_messages":
         shapes += ["no_invoice_message"]
-    if earlier_rows:
+    if with_earlier_rows:
         shapes += ["duplicate_version", "newer_version"]
-    shape = draw(st.sampled_from(shapes))
+    return shapes
+
+
+@st.composite
+def shaped_row(
+    draw, entity: str, index: int, earlier_rows: list[Row], shape: str | None = None
+) -> Row:
+    if shape is None:
+        shape = draw(st.sampled_from(shapes_for(entity, with_earlier_rows=bool(earlier_rows))))
     row = draw(valid_row(entity, index))
     row.shape = shape
     key = ENTITY_BY_NAME[entity].key
@@ -483,12 +491,14 @@ def _dumps(obj: dict) -> str:
 
 
 @st.composite
-def landing_files(draw) -> LandingFile:
-    entity = draw(st.sampled_from(ENTITIES))
-    n = draw(st.integers(1, 8))
+def landing_files(draw, entity: str | None = None, shape: str | None = None) -> LandingFile:
+    """A landing file of odd rows; given `entity` and `shape`, its last row has that shape
+    (after at least one other row, so that a version has a row to repeat)."""
+    entity = entity or draw(st.sampled_from(ENTITIES))
+    n = draw(st.integers(2 if shape else 1, 8))
     rows: list[Row] = []
     for i in range(n):
-        rows.append(draw(shaped_row(entity, i, rows)))
+        rows.append(draw(shaped_row(entity, i, rows, shape if i == n - 1 else None)))
     mark_duplicates(entity, rows)
     file_format = draw(st.sampled_from(["csv", "csv", "jsonl", "parquet"]))
     corruptions = ["none", "none", "empty", "truncated"]

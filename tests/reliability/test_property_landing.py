@@ -80,9 +80,7 @@ def test_every_generated_file_is_accounted_for_row_by_row(template, f: LandingFi
     _assert_accounted_for(template, f)
 
 
-@pytest.mark.parametrize(
-    ("entity", "shape"), [(e, s) for e in ENTITIES for s in shapes_for(e)]
-)
+@pytest.mark.parametrize(("entity", "shape"), [(e, s) for e in ENTITIES for s in shapes_for(e)])
 def test_every_shape_of_every_entity_is_accounted_for(template, entity: str, shape: str):
     """The random draw need not hold every shape; this holds each one, in a file of its kind."""
 

@@ -212,7 +212,7 @@ def build_monitoring(root: Path, fill: Callable[[duckdb.DuckDBPyConnection], Non
     result = subprocess.run(
         [
             str(REPO_ROOT / ".venv" / "bin" / "dbt"), "build", "--profiles-dir", ".",
-            "--select", "+path:models/monitoring", "path:seeds/monitoring",
+            "--select", "+path:models/marts/monitoring", "path:seeds/monitoring",
             "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
         ],
         cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600,

@@ -339,7 +339,7 @@ def test_the_fixture_incident_has_exactly_the_columns_of_marts_incidents():
 
     from orchestration.config import DBT_PROJECT_DIR
 
-    spec = yaml.safe_load((DBT_PROJECT_DIR / "models/monitoring/incidents.yml").read_text())
+    spec = yaml.safe_load((DBT_PROJECT_DIR / "models/marts/monitoring/incidents.yml").read_text())
     (model,) = [m for m in spec["models"] if m["name"] == "incidents"]
     assert list(INCIDENT_COLUMNS) == [c["name"] for c in model["columns"]]
 

@@ -42,6 +42,34 @@ def test_every_model_is_downstream_of_raw(transform):
     ]
 
 
+def test_groups_follow_the_layer_folders_and_monitoring_is_its_own_group(transform):
+    """The golden build selects groups (conftest.OWN_GROUPS): were the monitoring models of
+    intermediate/monitoring and marts/monitoring grouped with their layer, it would build them."""
+    groups = {s.key.to_user_string(): s.group_name for s in transform.arrears_dbt_assets.specs}
+    assert {
+        name: groups[name]
+        for name in (
+            "staging/stg_billing__invoices",
+            "intermediate/int_as_of",
+            "intermediate/int_failure_rate_windows",
+            "marts/fct_invoices",
+            "marts/incidents",
+            "marts/metricflow_time_spine",
+            "reference/decline_codes",
+            "reference/network_thresholds",
+        )
+    } == {
+        "staging/stg_billing__invoices": "staging",
+        "intermediate/int_as_of": "intermediate",
+        "intermediate/int_failure_rate_windows": "monitoring",
+        "marts/fct_invoices": "marts",
+        "marts/incidents": "monitoring",
+        "marts/metricflow_time_spine": "semantic",
+        "reference/decline_codes": "reference",
+        "reference/network_thresholds": "reference",
+    }
+
+
 def test_dbt_tests_are_asset_checks_and_writers_share_the_pool(transform):
     checks = {c.key for c in transform.arrears_dbt_assets.check_specs}
     fct_invoices = dg.AssetKey(["marts", "fct_invoices"])

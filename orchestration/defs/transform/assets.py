@@ -16,14 +16,18 @@ prepare_manifest()
 
 
 class ArrearsDbtTranslator(DagsterDbtTranslator):
-    """Default keys (models: [name]; source('raw', x): ["raw", x], the ingestion assets' keys);
-    one group per dbt folder (staging, intermediate, marts, monitoring) and seeds in `reference`."""
+    """Default keys ([schema, name]; source('raw', x): ["raw", x], the ingestion assets' keys);
+    one group per layer folder (staging, intermediate, marts, semantic), seeds in `reference`,
+    and the layers' `monitoring/` sub-folders in one group `monitoring`: the alerting piece's
+    models, which the golden-history tests leave out (tests/dbt/conftest.py OWN_GROUPS)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
             return "reference"
-        fqn = dbt_resource_props.get("fqn", [])
-        return fqn[1] if len(fqn) > 2 else "transform"
+        folders = dbt_resource_props.get("fqn", [])[1:-1]
+        if "monitoring" in folders:
+            return "monitoring"
+        return folders[0] if folders else "transform"
 
 
 @dbt_assets(

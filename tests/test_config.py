@@ -125,6 +125,41 @@ def test_dbt_project_vars_and_their_environment_defaults():
         # years (tests/alerting/test_cusum.py derives it and follows a thin incident to it).
         "failure_rate_cusum_years_per_false_alarm": 100,
         "failure_rate_cusum_odds_ratio": 4,
+        # The rest of the monitoring parameters. Card-testing, incident and dispute-window ones
+        # are unit-tested at their boundaries (tests/README.md); the other failure-rate ones are
+        # only stated here so far.
+        "failure_rate_level_blocks": 4,
+        "failure_rate_baseline_weeks": 6,
+        "failure_rate_prior_attempts": 50,
+        "failure_rate_screening_score": 3,
+        "failure_rate_day_of_month_months": 6,
+        "failure_rate_day_of_month_prior_failures": 10,
+        "failure_rate_day_of_month_max_factor": 2,
+        "failure_rate_baseline_z": 2,
+        "failure_rate_min_excess_failures": 5,
+        "failure_rate_min_lift": 1.5,
+        "failure_rate_min_increase": 0.05,
+        "failure_rate_continue_score": 1.3,
+        "failure_rate_attribution_margin": 0.2,
+        "card_testing_small_amount": 5,
+        "card_testing_gap_minutes": 10,
+        "card_testing_min_cards": 5,
+        "card_testing_min_failure_share": 0.5,
+        "incident_max_silence_windows": 3,
+        "incident_critical_rate_increase": 0.4,
+        "incident_high_lift": 2,
+        "incident_card_testing_critical_cards": 50,
+        "incident_card_testing_critical_validated": 5,
+        "incident_dispute_critical_lift": 5,
+        "dispute_baseline_days": 28,
+        "dispute_min_history_days": 14,
+        "dispute_screening_score": 3,
+        "dispute_baseline_z": 2,
+        "dispute_spike_min_disputes": 5,
+        "dispute_spike_min_lift": 2,
+        "dispute_spike_min_score": 4,
+        "dispute_continue_score": 1.3,
+        "dispute_continue_lift": 2,
     }
     # Their defaults are Settings' (EUR, "arrears"), exported to dbt.
     exports = load_settings({}).exports()
@@ -134,66 +169,25 @@ def test_dbt_project_vars_and_their_environment_defaults():
     )
 
 
-# Defaults written inline in the monitoring models, `var('name', default)`. The card-testing,
-# incident and dispute-window ones are unit-tested at their boundaries (tests/README.md); the
-# failure-rate ones are only stated here so far. A change is a decision, and a variable read in
-# several models must have one default.
-MONITORING_VAR_DEFAULTS = {
-    "card_testing_small_amount": "5",
-    "card_testing_gap_minutes": "10",
-    "card_testing_min_cards": "5",
-    "card_testing_min_failure_share": "0.5",
-    "failure_rate_baseline_weeks": "6",
-    "failure_rate_level_blocks": "4",
-    "failure_rate_prior_attempts": "50",
-    "failure_rate_baseline_z": "2",
-    "failure_rate_day_of_month_months": "6",
-    "failure_rate_day_of_month_prior_failures": "10",
-    "failure_rate_day_of_month_max_factor": "2",
-    "failure_rate_screening_score": "3",
-    "failure_rate_min_excess_failures": "5",
-    "failure_rate_min_lift": "1.5",
-    "failure_rate_min_increase": "0.05",
-    "failure_rate_continue_score": "1.3",
-    "failure_rate_attribution_margin": "0.2",
-    "incident_max_silence_windows": "3",
-    "incident_critical_rate_increase": "0.4",
-    "incident_high_lift": "2",
-    "incident_card_testing_critical_cards": "50",
-    "incident_card_testing_critical_validated": "5",
-    "incident_dispute_critical_lift": "5",
-    "dispute_baseline_days": "28",
-    "dispute_min_history_days": "14",
-    "dispute_screening_score": "3",
-    "dispute_baseline_z": "2",
-    "dispute_spike_min_disputes": "5",
-    "dispute_spike_min_lift": "2",
-    "dispute_spike_min_score": "4",
-    "dispute_continue_score": "1.3",
-    "dispute_continue_lift": "2",
-}
-
-
-def _inline_var_defaults() -> dict[str, set[str]]:
+def _vars_read() -> dict[str, set[str]]:
+    """Every `var('name'[, default])` in the project's SQL: name -> the inline defaults found."""
     found: dict[str, set[str]] = {}
-    pattern = re.compile(r"var\(\s*['\"](\w+)['\"]\s*,\s*([^)\s]+)\s*\)")
-    for path in Path(DBT_PROJECT_DIR / "models").rglob("*.sql"):
-        for name, default in pattern.findall(path.read_text()):
-            found.setdefault(name, set()).add(default)
+    pattern = re.compile(r"var\(\s*['\"](\w+)['\"]\s*(?:,\s*([^)]+?))?\s*\)")
+    for folder in ("models", "macros", "tests"):
+        for path in (DBT_PROJECT_DIR / folder).rglob("*.sql"):
+            for name, default in pattern.findall(path.read_text()):
+                found.setdefault(name, set()).update({default} if default else set())
     return found
 
 
-def test_monitoring_var_defaults_are_stated_and_agree_between_models():
-    found = _inline_var_defaults()
-    disagreeing = {name: values for name, values in found.items() if len(values) > 1}
-    assert disagreeing == {}, f"one variable, several defaults: {disagreeing}"
-    actual = {name: values.pop() for name, values in found.items()}
-    changed = {
-        name: (actual.get(name), MONITORING_VAR_DEFAULTS.get(name))
-        for name in actual.keys() | MONITORING_VAR_DEFAULTS.keys()
-        if actual.get(name) != MONITORING_VAR_DEFAULTS.get(name)
-    }
-    assert changed == {}, f"monitoring defaults changed (in the models, stated here): {changed}"
+def test_every_var_has_its_one_default_in_dbt_project_yml():
+    # An inline `var('x', 5)` is a second default that can drift from the project's, and a
+    # variable read in several models could get several (the monitoring models held 35 before
+    # they moved here). dbt stops on a var with no value at all: every var read is declared.
+    read = _vars_read()
+    assert {name: defaults for name, defaults in read.items() if defaults} == {}
+    assert set(read) - set(_vars()) == set(), "read in SQL, not declared in dbt_project.yml"
+    assert set(_vars()) - set(read) == set(), "declared in dbt_project.yml, never read"
 
 
 def test_dbt_reads_every_setting_from_the_exports_with_no_default_of_its_own():

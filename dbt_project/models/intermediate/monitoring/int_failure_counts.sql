@@ -1,7 +1,5 @@
 -- Attempts and failures per segment per hour and per day, added up from int_failure_cube: what
 -- every failure-rate window, baseline and score is computed from.
-{{ config(materialized='table', schema='intermediate') }}
-
 with cube as (
     select * from {{ ref('int_failure_cube') }}
 ),

@@ -3,8 +3,6 @@
 -- cross-segment attribution (int_failure_rate_windows) add these rows up instead of scanning
 -- millions of attempts again. Card verifications at sign-up are left out: they are not recurring
 -- revenue, and the card-testing detector watches them.
-{{ config(materialized='table', schema='intermediate') }}
-
 with attempts as (
     select * from {{ ref('fct_payment_attempts') }}
     where attempt_trigger is distinct from 'card_verification'

@@ -1,57 +1,26 @@
 -- Every segment's failure rate per hour and per day against what its own history predicts for that
 -- hour of the week (or weekday), with a volume-aware significance score. Method and parameters:
 -- failure_rates.yml. Both grains share this model so the method exists once.
-{{ config(materialized='table', schema='intermediate') }}
-
-{%- set baseline_weeks = var('failure_rate_baseline_weeks', 6) %}
-{%- set level_blocks = var('failure_rate_level_blocks', 4) %}
+{% set baseline_weeks = var('failure_rate_baseline_weeks') %}
+{%- set level_blocks = var('failure_rate_level_blocks') %}
 {%- set min_block_attempts = var('failure_rate_min_block_attempts') %}
 {%- set min_level_blocks = var('failure_rate_min_level_blocks') %}
-{%- set prior_attempts = var('failure_rate_prior_attempts', 50) %}
-{%- set baseline_z = var('failure_rate_baseline_z', 2) %}
-{%- set dom_months = var('failure_rate_day_of_month_months', 6) %}
-{%- set dom_prior_failures = var('failure_rate_day_of_month_prior_failures', 10) %}
-{%- set dom_max_factor = var('failure_rate_day_of_month_max_factor', 2) %}
-{%- set screening_score = var('failure_rate_screening_score', 3) %}
+{%- set prior_attempts = var('failure_rate_prior_attempts') %}
+{%- set baseline_z = var('failure_rate_baseline_z') %}
+{%- set dom_months = var('failure_rate_day_of_month_months') %}
+{%- set dom_prior_failures = var('failure_rate_day_of_month_prior_failures') %}
+{%- set dom_max_factor = var('failure_rate_day_of_month_max_factor') %}
+{%- set screening_score = var('failure_rate_screening_score') %}
 {%- set min_attempts = var('failure_rate_min_attempts') %}
-{%- set min_excess_failures = var('failure_rate_min_excess_failures', 5) %}
-{%- set min_lift = var('failure_rate_min_lift', 1.5) %}
-{%- set min_increase = var('failure_rate_min_increase', 0.05) %}
-{%- set min_score = var('failure_rate_min_score') %}
-{%- set continue_score = var('failure_rate_continue_score', 1.3) %}
-{%- set attribution_margin = var('failure_rate_attribution_margin', 0.2) %}
+{%- set min_lift = var('failure_rate_min_lift') %}
+{%- set continue_score = var('failure_rate_continue_score') %}
+{%- set attribution_margin = var('failure_rate_attribution_margin') %}
 {%- set cusum_odds_ratio = var('failure_rate_cusum_odds_ratio') %}
 {%- set cusum_years = var('failure_rate_cusum_years_per_false_alarm') %}
 {#- The CUSUM's alarm bar in nats, from its false-alarm target (dbt_project.yml, failure_rates.yml):
     at most one false alarm per segment per `cusum_years` years of hourly windows. -#}
 {%- set cusum_bar = 'ln(' ~ (8760 * cusum_years) ~ ')' %}
-
-{#- dbt does not allow macros in model files: these are SQL templates with @placeholders,
-    filled by `replace` where used. -#}
-{#- -log10 of the Chernoff bound on P(X >= k) for X ~ Binomial(n, p): n * KL(k/n || p) / ln 10.
-    It never understates the tail probability, so a score of 6 means p-value <= 1e-6. -#}
-{%- set tail_score -%}
-    case
-        when @n > 0 and @k / @n > @p then @n * (
-            case when @k > 0 then (@k / @n) * ln((@k / @n) / greatest(@p, 1e-6)) else 0 end
-            + case when @k < @n
-                then (1 - @k / @n) * ln((1 - @k / @n) / (1 - least(@p, 1 - 1e-6))) else 0 end
-        ) / ln(10)
-        else 0
-    end
-{%- endset %}
-
-{#- The anomaly rule, applied to a window and to a stretch of elevated windows. -#}
-{%- set anomaly_rule -%}
-    (
-        @expected is not null
-        and @n >= {{ min_attempts }}
-        and @k - @n * @expected >= {{ min_excess_failures }}
-        and @k / @n >= @expected * {{ min_lift }}
-        and @k / @n - @expected >= {{ min_increase }}
-        and @score >= {{ min_score }}
-    )
-{%- endset %}
+{#- The scores and the anomaly rule are macros (macros/monitoring/), shared by windows and stretches. -#}
 
 with counts as (
     select
@@ -164,8 +133,7 @@ screened as (
     select
         *,
         coalesce(
-            {{ tail_score | replace('@k', 'failures_d') | replace('@n', 'attempts_d')
-                | replace('@p', 'screening_rate') }}
+            {{ binomial_tail_score('failures_d', 'attempts_d', 'screening_rate') }}
             >= {{ screening_score }}
             and failure_rate >= screening_rate * {{ min_lift }},
             false
@@ -284,8 +252,7 @@ scored as (
 final as (
     select
         *,
-        {{ tail_score | replace('@k', 'failures_d') | replace('@n', 'attempts_d')
-            | replace('@p', 'expected_rate_upper') }}
+        {{ binomial_tail_score('failures_d', 'attempts_d', 'expected_rate_upper') }}
             as score,
         failures_d - attempts_d * expected_rate as excess_failures
     from scored
@@ -295,8 +262,7 @@ windows_scored as (
     select
         *,
         coalesce(
-            {{ anomaly_rule | replace('@k', 'failures_d') | replace('@n', 'attempts_d')
-                | replace('@expected', 'expected_rate') | replace('@score', 'score') }},
+            {{ is_failure_rate_anomaly('failures_d', 'attempts_d', 'expected_rate', 'score') }},
             false
         ) as is_anomalous,
         -- Hysteresis: once an incident is open, windows that stay significantly above normal
@@ -456,8 +422,7 @@ residuals as (
 residuals_scored as (
     select
         *,
-        {{ tail_score | replace('@k', 'failures_d') | replace('@n', 'attempts_d')
-            | replace('@p', 'expected_rate_upper') }}
+        {{ binomial_tail_score('failures_d', 'attempts_d', 'expected_rate_upper') }}
             as score
     from residuals
 ),
@@ -709,8 +674,9 @@ stretch_totals as (
 stretch_scored as (
     select
         *,
-        {{ tail_score | replace('@k', 'stretch_failures') | replace('@n', 'stretch_attempts')
-            | replace('@p', 'stretch_expected_upper / stretch_attempts') }} as stretch_score
+        {{ binomial_tail_score(
+            'stretch_failures', 'stretch_attempts', 'stretch_expected_upper / stretch_attempts'
+        ) }} as stretch_score
     from stretch_totals
 ),
 
@@ -719,10 +685,10 @@ triggered as (
         *,
         coalesce(
             is_stretch_member
-            and {{ anomaly_rule | replace('@k', 'stretch_failures')
-                | replace('@n', 'stretch_attempts')
-                | replace('@expected', 'stretch_expected_failures / stretch_attempts')
-                | replace('@score', 'stretch_score') }},
+            and {{ is_failure_rate_anomaly(
+                'stretch_failures', 'stretch_attempts',
+                'stretch_expected_failures / stretch_attempts', 'stretch_score'
+            ) }},
             false
         ) as is_stretch_anomalous
     from stretch_scored

@@ -1,7 +1,7 @@
 -- Chargebacks and issuer fraud reports with the card brand of the payment they dispute and the
 -- amount in the reporting currency. Inquiries (retrieval requests) are left out: no network
 -- program counts them, and most never become a dispute.
-{{ config(materialized='view', schema='intermediate') }}
+{{ config(materialized='view') }}
 
 select
     disputes.dispute_id,

@@ -1,8 +1,8 @@
 -- One row per anomalous window and segment, from every detector, each tied to the incident it
 -- belongs to: its own (a root) or the one of the segment that explains it (collateral).
 -- Method and parameters: anomalies.yml.
-{%- set card_testing_gap_minutes = var('card_testing_gap_minutes', 10) %}
-{%- set max_silence_windows = var('incident_max_silence_windows', 3) %}
+{%- set card_testing_gap_minutes = var('card_testing_gap_minutes') %}
+{%- set max_silence_windows = var('incident_max_silence_windows') %}
 
 with as_of as (
     select as_of_at from {{ ref('int_as_of') }}

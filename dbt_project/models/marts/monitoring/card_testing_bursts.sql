@@ -1,10 +1,10 @@
 -- Bursts of small card checks from one customer, device or BIN: one row per burst of two or more
 -- distinct cards, flagged as card testing when many cards are tried and most fail. Method and
 -- parameters: card_testing_bursts.yml.
-{%- set small_amount = var('card_testing_small_amount', 5) %}
-{%- set gap_minutes = var('card_testing_gap_minutes', 10) %}
-{%- set min_cards = var('card_testing_min_cards', 5) %}
-{%- set min_failure_share = var('card_testing_min_failure_share', 0.5) %}
+{%- set small_amount = var('card_testing_small_amount') %}
+{%- set gap_minutes = var('card_testing_gap_minutes') %}
+{%- set min_cards = var('card_testing_min_cards') %}
+{%- set min_failure_share = var('card_testing_min_failure_share') %}
 
 with candidate_attempts as (
     -- What a card tester sends: verifications and small charges, each on a card token.

@@ -1,21 +1,14 @@
 -- Disputes opened per day against a robust baseline of the previous weeks, with a Poisson
 -- significance score: the daily dispute-spike detector. Method and parameters: disputes_daily.yml.
-{%- set history_days = var('dispute_baseline_days', 28) %}
-{%- set min_history_days = var('dispute_min_history_days', 14) %}
-{%- set screening_score = var('dispute_screening_score', 3) %}
-{%- set baseline_z = var('dispute_baseline_z', 2) %}
-{%- set min_disputes = var('dispute_spike_min_disputes', 5) %}
-{%- set min_lift = var('dispute_spike_min_lift', 2) %}
-{%- set min_score = var('dispute_spike_min_score', 4) %}
-{%- set continue_score = var('dispute_continue_score', 1.3) %}
-{%- set continue_lift = var('dispute_continue_lift', 2) %}
-
-{#- -log10 of the Chernoff bound on P(X >= k) for X ~ Poisson(lambda). dbt has no macros in model
-    files: a template with @placeholders, filled by `replace`. -#}
-{%- set poisson_score -%}
-    case when @k > @lambda
-        then (@k * ln(@k / greatest(@lambda, 1e-6)) - @k + @lambda) / ln(10) else 0 end
-{%- endset %}
+{%- set history_days = var('dispute_baseline_days') %}
+{%- set min_history_days = var('dispute_min_history_days') %}
+{%- set screening_score = var('dispute_screening_score') %}
+{%- set baseline_z = var('dispute_baseline_z') %}
+{%- set min_disputes = var('dispute_spike_min_disputes') %}
+{%- set min_lift = var('dispute_spike_min_lift') %}
+{%- set min_score = var('dispute_spike_min_score') %}
+{%- set continue_score = var('dispute_continue_score') %}
+{%- set continue_lift = var('dispute_continue_lift') %}
 
 with disputes as (
     select * from {{ ref('int_monitoring_disputes') }}
@@ -58,7 +51,7 @@ screening as (
 screened as (
     select
         *,
-        {{ poisson_score | replace('@k', 'disputes') | replace('@lambda', 'screening_lambda') }}
+        {{ poisson_tail_score('disputes', 'screening_lambda') }}
         >= {{ screening_score }}
         and disputes >= 2 * screening_lambda as is_screened_out
     from screening
@@ -110,7 +103,7 @@ final as (
         expected_disputes_upper,
         disputes / nullif(expected_disputes, 0) as lift,
         coalesce(
-            {{ poisson_score | replace('@k', 'disputes') | replace('@lambda', 'expected_disputes_upper') }},
+            {{ poisson_tail_score('disputes', 'expected_disputes_upper') }},
             0
         ) as score,
         case when disputes > 0
@@ -122,8 +115,7 @@ final as (
             expected_disputes_upper is not null
             and disputes >= {{ min_disputes }}
             and disputes >= {{ min_lift }} * expected_disputes
-            and {{ poisson_score | replace('@k', 'disputes')
-                | replace('@lambda', 'expected_disputes_upper') }}
+            and {{ poisson_tail_score('disputes', 'expected_disputes_upper') }}
             >= {{ min_score }},
             false
         ) as is_anomalous
@@ -170,15 +162,13 @@ stretches as (
 
 select
     * exclude (is_anomalous, stretch_disputes, stretch_expected_disputes, stretch_expected_upper),
-    {{ poisson_score | replace('@k', 'stretch_disputes')
-        | replace('@lambda', 'stretch_expected_upper') }} as stretch_score,
+    {{ poisson_tail_score('stretch_disputes', 'stretch_expected_upper') }} as stretch_score,
     is_anomalous or coalesce(
         is_elevated
         and not is_anomalous
         and stretch_disputes >= {{ min_disputes }}
         and stretch_disputes >= {{ min_lift }} * stretch_expected_disputes
-        and {{ poisson_score | replace('@k', 'stretch_disputes')
-            | replace('@lambda', 'stretch_expected_upper') }} >= {{ min_score }},
+        and {{ poisson_tail_score('stretch_disputes', 'stretch_expected_upper') }} >= {{ min_score }},
         false
     ) as is_anomalous
 from stretches

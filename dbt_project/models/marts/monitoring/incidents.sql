@@ -1,12 +1,12 @@
 -- One row per incident: consecutive anomalous windows of one segment (one attack, for card
 -- testing), with start, end (null while open), peak, size and severity. What alerts are made of.
-{%- set card_testing_gap_minutes = var('card_testing_gap_minutes', 10) %}
-{%- set max_silence_windows = var('incident_max_silence_windows', 3) %}
-{%- set critical_rate_increase = var('incident_critical_rate_increase', 0.4) %}
-{%- set high_lift = var('incident_high_lift', 2) %}
-{%- set card_testing_critical_cards = var('incident_card_testing_critical_cards', 50) %}
-{%- set card_testing_critical_validated = var('incident_card_testing_critical_validated', 5) %}
-{%- set dispute_critical_lift = var('incident_dispute_critical_lift', 5) %}
+{%- set card_testing_gap_minutes = var('card_testing_gap_minutes') %}
+{%- set max_silence_windows = var('incident_max_silence_windows') %}
+{%- set critical_rate_increase = var('incident_critical_rate_increase') %}
+{%- set high_lift = var('incident_high_lift') %}
+{%- set card_testing_critical_cards = var('incident_card_testing_critical_cards') %}
+{%- set card_testing_critical_validated = var('incident_card_testing_critical_validated') %}
+{%- set dispute_critical_lift = var('incident_dispute_critical_lift') %}
 
 with roots as (
     select

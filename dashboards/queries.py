@@ -136,6 +136,19 @@ def reporting_currency() -> str:
     return settings().reporting_currency
 
 
+def window_days(name: str) -> int:
+    """A window the published marts were built with, in days (marts.metric_settings, e.g.
+    `recovery_window_days`): a page states the marts' own window, never a copy of the default."""
+    value = fetch(
+        "select value from marts.metric_settings where name = ? and unit = 'days'",
+        [name],
+        needs=("marts.metric_settings",),
+    )
+    if value.empty:
+        raise NotAvailable(f"`marts.metric_settings` has no window `{name}`.")
+    return int(value.iat[0, 0])
+
+
 # ---------------------------------------------------------------- schema browser (workbench)
 
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"

@@ -92,12 +92,16 @@ st.subheader(
 )
 recovery_tiles = st.columns(4)
 with ui.guard("Recovery KPIs"):
+    recovery_days = q.window_days("recovery_window_days")
     cohorts = q.recovery_cohorts(f)
     elapsed = cohorts[cohorts["is_window_elapsed"]]
     if elapsed.empty:
         with recovery_tiles[0]:
             if not ui.missing_feeds("recovery", "invoices"):
-                st.info("No recovery cohort in the date range has had its 60-day window yet.")
+                st.info(
+                    "No recovery cohort in the date range has had its "
+                    f"{recovery_days}-day window yet."
+                )
     else:
         latest = elapsed.iloc[-1]
         earlier = elapsed.iloc[-2] if len(elapsed) > 1 else None
@@ -111,9 +115,9 @@ with ui.guard("Recovery KPIs"):
                 else ui.delta_pp(latest["cohort_recovery_rate"], earlier["cohort_recovery_rate"]),
                 versus=versus,
                 trend=elapsed["cohort_recovery_rate"].tolist(),
-                help=f"Cohort {_month(latest['cohort_month'])} (the latest whose 60-day recovery "
-                "window has elapsed): invoices recovered within 60 days ÷ invoices that entered "
-                "recovery.",
+                help=f"Cohort {_month(latest['cohort_month'])} (the latest whose "
+                f"{recovery_days}-day recovery window has elapsed): invoices recovered within "
+                f"{recovery_days} days ÷ invoices that entered recovery.",
             )
         with recovery_tiles[1]:
             ui.kpi(
@@ -128,7 +132,8 @@ with ui.guard("Recovery KPIs"):
                 versus=versus,
                 trend=elapsed["cohort_recovered_revenue_reporting"].tolist(),
                 help=f"Amount due of the invoices of cohort {_month(latest['cohort_month'])} "
-                f"recovered within 60 days ({ui.pct(latest['cohort_recovered_revenue_rate'])} of "
+                f"recovered within {recovery_days} days "
+                f"({ui.pct(latest['cohort_recovered_revenue_rate'])} of "
                 "the amount that entered recovery).",
             )
 with ui.guard("Involuntary churn"):
@@ -221,6 +226,7 @@ with right, ui.guard("Delinquency trend"):
 
 left, right = st.columns(2, gap="large")
 with left, ui.guard("Recovery trend"):
+    recovery_days = q.window_days("recovery_window_days")
     st.markdown("**Recovery rate by cohort** (month of entering recovery)")
     cohorts = q.recovery_cohorts(f)
     if not cohorts.empty:
@@ -236,10 +242,12 @@ with left, ui.guard("Recovery trend"):
             "<extra></extra>",
         )
         fig.update_yaxes(tickformat=".0%", range=[0, 1])
-        st.plotly_chart(ui.style(fig, x="Cohort month", y="Recovered within 60 days (%)"))
+        st.plotly_chart(
+            ui.style(fig, x="Cohort month", y=f"Recovered within {recovery_days} days (%)")
+        )
         st.caption(
-            "Grey hatched bars: cohorts whose 60-day window has not fully elapsed — their rate "
-            "only counts the invoices already judged and will change."
+            f"Grey hatched bars: cohorts whose {recovery_days}-day window has not fully elapsed "
+            "— their rate only counts the invoices already judged and will change."
         )
 with right, ui.guard("Churn trend"):
     st.markdown("**Involuntary churn rate by month**")

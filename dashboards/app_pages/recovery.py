@@ -17,6 +17,7 @@ currency = q.reporting_currency()
 
 st.subheader("Recovery curves by cohort")
 with ui.guard("Recovery curves"):
+    recovery_days = q.window_days("recovery_window_days")
     curves = q.recovery_curves(f)
     cohorts = q.recovery_cohorts(f)
     if curves.empty:
@@ -52,7 +53,8 @@ with ui.guard("Recovery curves"):
             )
         )
         st.caption(
-            "Dotted: censored cohorts — their 60-day window has not elapsed for every invoice; "
+            f"Dotted: censored cohorts — their {recovery_days}-day window has not elapsed for "
+            "every invoice; "
             "each point only counts invoices observed for that many days."
         )
         table = cohorts.assign(
@@ -86,7 +88,9 @@ with ui.guard("Recovery curves"):
                     f"Amount entered ({currency})", format="%.2f"
                 ),
                 "cohort_invoices_window_elapsed": st.column_config.NumberColumn(
-                    "Judged", format="%d", help="Invoices whose own 60-day window has elapsed."
+                    "Judged",
+                    format="%d",
+                    help=f"Invoices whose own {recovery_days}-day window has elapsed.",
                 ),
                 "cohort_recovery_rate": st.column_config.NumberColumn(
                     "Recovery rate", format="percent"
@@ -109,6 +113,7 @@ st.caption(
     "first attempt is in neither."
 )
 with ui.guard("Late payments"):
+    recovery_days = q.window_days("recovery_window_days")
     late = q.late_payment_cohorts(f)
     if not late.empty:
         st.markdown("**Late payments (no attempt before payment)**")
@@ -125,7 +130,7 @@ with ui.guard("Late payments"):
                     "Judged", format="%d"
                 ),
                 "cohort_invoices_recovered": st.column_config.NumberColumn(
-                    "Paid within 60 days", format="%d"
+                    f"Paid within {recovery_days} days", format="%d"
                 ),
                 "cohort_recovery_rate": st.column_config.NumberColumn(
                     "Late-payment recovery rate", format="percent"
@@ -138,6 +143,7 @@ with ui.guard("Late payments"):
 
 st.subheader("Recovery by channel")
 with ui.guard("Recovery by channel"):
+    recovery_days = q.window_days("recovery_window_days")
     channels = q.recovery_by_channel(f)
     if channels.empty:
         ui.empty_note("Recovery channels", "invoices", purpose="recovery by channel")
@@ -166,7 +172,12 @@ with ui.guard("Recovery by channel"):
             fig.update_layout(barmode="stack")
             fig.update_yaxes(tickformat=".0%", rangemode="tozero")
             st.plotly_chart(
-                ui.style(fig, x="Cohort month", y="Recovered within 60 days (%)", legend="Channel")
+                ui.style(
+                    fig,
+                    x="Cohort month",
+                    y=f"Recovered within {recovery_days} days (%)",
+                    legend="Channel",
+                )
             )
             st.caption("The channels of a cohort add up to its recovery rate.")
         with right:
@@ -293,6 +304,7 @@ with ui.guard("Retry success after each decline code"):
 
 st.subheader("Dunning funnel")
 with ui.guard("Dunning funnel"):
+    attribution_days = q.window_days("dunning_attribution_days")
     funnel = q.dunning_funnel(f)
     if funnel.empty:
         ui.empty_note("Dunning messages", "dunning_messages", purpose="the dunning funnel")
@@ -311,7 +323,7 @@ with ui.guard("Dunning funnel"):
             fig = go.Figure()
             for (_, row), colour in zip(by_channel.iterrows(), ui.OKABE_ITO, strict=False):
                 fig.add_funnel(
-                    y=["Sent", "Opened", "Clicked", "Paid within 7 days"],
+                    y=["Sent", "Opened", "Clicked", f"Paid within {attribution_days} days"],
                     x=[
                         row["messages_sent"],
                         row["messages_opened"],
@@ -354,17 +366,19 @@ with ui.guard("Dunning funnel"):
                     "messages_measured": st.column_config.NumberColumn(
                         "Measured",
                         format="%d",
-                        help="Messages about an unpaid invoice whose 7-day window has elapsed.",
+                        help=f"Messages about an unpaid invoice whose {attribution_days}-day "
+                        "window has elapsed.",
                     ),
                     "paid_rate": st.column_config.NumberColumn(
-                        "Paid within 7 days", format="percent"
+                        f"Paid within {attribution_days} days", format="percent"
                     ),
                 },
                 height=380,
             )
         st.caption(
-            "Send months overlapping the date range. 'Paid within 7 days' is measured on "
-            "messages about an invoice still unpaid when sent, once their 7 days have passed."
+            f"Send months overlapping the date range. 'Paid within {attribution_days} days' is "
+            "measured on messages about an invoice still unpaid when sent, once their "
+            f"{attribution_days} days have passed."
         )
 
 left, right = st.columns(2, gap="large")

@@ -379,6 +379,21 @@ def test_dunning_funnel(wh):
     ]
 
 
+def test_metric_settings_publish_the_windows_the_marts_were_built_with(wh):
+    # The pages say "within 60 days" and "within 7 days" from these rows (queries.window_days).
+    rows = wh.query("select name, value, unit from marts.metric_settings order by name")
+    assert rows == [
+        ("dispute_baseline_days", "28", "days"),
+        ("dispute_min_history_days", "14", "days"),
+        ("dunning_attribution_days", "7", "days"),
+        ("failure_rate_baseline_weeks", "6", "weeks"),
+        ("failure_rate_min_attempts", "20", "attempts"),
+        ("plan_grace_days", "7", "days"),
+        ("recovery_window_days", "60", "days"),
+        ("reporting_currency", "EUR", "currency"),
+    ]
+
+
 def test_payment_plan_outcome(wh):
     [plan] = wh.query_dicts("select * from marts.payment_plan_outcomes")
     assert (plan["payment_plan_id"], plan["outcome"], plan["instalments_paid"]) == (

@@ -8,7 +8,6 @@ and threshold is tested where it is used: see the "Pinned defaults" table in tes
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 

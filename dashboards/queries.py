@@ -140,7 +140,7 @@ def window_days(name: str) -> int:
     """A window the published marts were built with, in days (marts.metric_settings, e.g.
     `recovery_window_days`): a page states the marts' own window, never a copy of the default."""
     value = fetch(
-        "select value from marts.metric_settings where name = ? and unit = 'days'",
+        "select value from marts.metric_settings where setting = ? and unit = 'days'",
         [name],
         needs=("marts.metric_settings",),
     )

@@ -381,7 +381,7 @@ def test_dunning_funnel(wh):
 
 def test_metric_settings_publish_the_windows_the_marts_were_built_with(wh):
     # The pages say "within 60 days" and "within 7 days" from these rows (queries.window_days).
-    rows = wh.query("select name, value, unit from marts.metric_settings order by name")
+    rows = wh.query("select setting, value, unit from marts.metric_settings order by setting")
     assert rows == [
         ("dispute_baseline_days", "28", "days"),
         ("dispute_min_history_days", "14", "days"),

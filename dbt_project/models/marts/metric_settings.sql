@@ -26,7 +26,7 @@
 
 {%- for name, value, unit, description in settings %}
     select
-        '{{ name }}' as name,
+        '{{ name }}' as setting,
         '{{ value }}' as value,
         '{{ unit }}' as unit,
         '{{ description }}' as description

@@ -54,8 +54,7 @@ with ui.guard("Recovery curves"):
         )
         st.caption(
             f"Dotted: censored cohorts — their {recovery_days}-day window has not elapsed for "
-            "every invoice; "
-            "each point only counts invoices observed for that many days."
+            "every invoice; each point only counts invoices observed for that many days."
         )
         table = cohorts.assign(
             status=[

@@ -602,9 +602,9 @@ class ColumnSql:
         return self.value
 
 
-def raw_columns(prefix: str = "") -> Callable[[str], ColumnSql]:
-    """Columns of a raw table (or of a query over one, aliased `prefix`)."""
-    return lambda name: ColumnSql(prefix + name, prefix + name, prefix + name)
+def in_raw_table(name: str) -> ColumnSql:
+    """A raw table's column: typed already, so its value, its text and its source are one."""
+    return ColumnSql(name, name, name)
 
 
 class _Columns(dict):
@@ -635,9 +635,8 @@ class Rule:
     later: str | None = None
     earlier: str | None = None
 
-    def predicate(self, columns: Callable[[str], ColumnSql] | None = None) -> str:
-        """The SQL condition; without `columns`, on a raw table's columns."""
-        return self.sql.format_map(_Columns(columns or raw_columns()))
+    def predicate(self, columns: Callable[[str], ColumnSql] = in_raw_table) -> str:
+        return self.sql.format_map(_Columns(columns))
 
     def reason_sql(self, columns: Callable[[str], ColumnSql]) -> str:
         return self.reason.format_map(_Columns(columns))

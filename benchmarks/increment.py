@@ -72,8 +72,8 @@ def write_next_day(landing_dir: Path) -> dict[str, int]:
             name = column.name
             if name == key:
                 select.append(f"coalesce(new_ids.new_id, day.{name}) as {name}")
-            elif column.references:
-                parent = column.references.split(".")[0]
+            elif column.parent:
+                parent = column.parent
                 alias = f"{parent}__map_{name}"
                 joins.append(
                     f"left join {parent}__new_ids as {alias} on day.{name} = {alias}.old_id"

@@ -19,8 +19,6 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
-from orchestration.contract import FUTURE_SLACK
-
 Severity = Literal["ERROR", "WARN"]  # ERROR checks block downstream assets; WARN ones report
 
 UNSET = "∅"  # how a missing value is shown in value-set frames ("plan=∅")
@@ -32,9 +30,6 @@ class QualityConfig:
 
     # "Now" for freshness and for "not in the future"; a parameter so results are reproducible.
     reference_time: dt.datetime | None = None
-    # Clock skew tolerated before a record's `updated_at` counts as being in the future (the
-    # contract's, which ingestion applies to every row).
-    future_slack: dt.timedelta = FUTURE_SLACK
     # Volume: the newest load compared with the median of the loads before it.
     volume_window: int = 10
     volume_load_gap: dt.timedelta = dt.timedelta(minutes=10)  # files closer are one load

@@ -33,11 +33,11 @@ from orchestration.contract import (
     FRAUD_DECLINE_CODES,
     HARD_DECLINE_CODES,
     LINEAGE_COLUMNS,
-    MAX_TIMESTAMP,
-    MIN_TIMESTAMP,
     RECORD_RULES,
     SOFT_DECLINE_CODES,
     Entity,
+    Rule,
+    rules,
 )
 
 KNOWN_DECLINE_CODES = (*SOFT_DECLINE_CODES, *HARD_DECLINE_CODES, *FRAUD_DECLINE_CODES)
@@ -62,23 +62,18 @@ def _ts(value) -> str:
     return f"timestamp '{value:%Y-%m-%d %H:%M:%S}'"
 
 
+def contract_rules(entity: Entity, config: QualityConfig) -> list[Rule]:
+    """The contract's rules of a record (`orchestration.contract.rules`), the ones ingestion
+    quarantines rows by, judged here on the current records at the configured reference time."""
+    return rules(entity, now=_ts(config.now()))
+
+
 def range_rules(entity: Entity, config: QualityConfig) -> list[tuple[str, str]]:
-    rules = [(f"negative_{c.name}", f"{c.name} < 0") for c in entity.columns if c.non_negative]
-    for c in entity.columns:
-        if c.type == "TIMESTAMP":
-            rules.append(
-                (
-                    f"{c.name}_out_of_range",
-                    f"{c.name} < {_ts(MIN_TIMESTAMP)} or {c.name} >= {_ts(MAX_TIMESTAMP)}",
-                )
-            )
-    # A version cannot have been produced after now (with some clock skew).
-    future = config.now() + config.future_slack
-    rules.append(("updated_in_future", f"updated_at > {_ts(future)}"))
-    return rules + [(rule.name, rule.predicate()) for rule in RECORD_RULES.get(entity.name, ())]
+    """(name, predicate) of the rules the `ranges` check counts."""
+    return [(r.name, r.predicate()) for r in contract_rules(entity, config) if r.check == "ranges"]
 
 
-def _skew_rules(entity: Entity) -> list:
+def _skew_rules(entity: Entity) -> list[Rule]:
     return [rule for rule in RECORD_RULES.get(entity.name, ()) if rule.later]
 
 
@@ -89,12 +84,10 @@ def _profile(probe: Probe, entity: Entity) -> dict:
         return probe.cache[key]
     aggregates = ["count(*) as records"]
     for c in entity.columns:
-        if c.required:
-            aggregates.append(f'count(*) filter (where {c.name} is null) as "nulls:{c.name}"')
         if c.allowed:
             aggregates.append(f'histogram({c.name}) as "values:{c.name}"')
-    for name, predicate in range_rules(entity, probe.config):
-        aggregates.append(f'count(*) filter (where {predicate}) as "rule:{name}"')
+    for rule in contract_rules(entity, probe.config):
+        aggregates.append(f'count(*) filter (where {rule.predicate()}) as "rule:{rule.name}"')
     for rule in _skew_rules(entity):
         aggregates.append(
             f'count(*) filter (where {rule.later} < {rule.earlier}) as "skew:{rule.name}"'
@@ -176,7 +169,7 @@ def values_check(entity: Entity) -> Check:
         profile = _profile(probe, entity)
         rows = []
         for c in entity.columns:
-            nulls = profile.get(f"nulls:{c.name}") or 0
+            nulls = profile.get(f"rule:missing_{c.name}") or 0
             if c.allowed:
                 histogram = profile[f"values:{c.name}"] or {}
                 rows += [(f"{c.name}={v}", n) for v, n in sorted(histogram.items())]
@@ -284,9 +277,9 @@ def reference_rules(entity: Entity) -> list[tuple[str, str, str]]:
     """(rule name, join alias setup, predicate): orphans and disagreements with the parent."""
     rules = []
     for c in entity.columns:
-        if not c.references:
+        if not c.parent:
             continue
-        parent = ENTITY_BY_NAME[c.references.split(".")[0]]
+        parent = ENTITY_BY_NAME[c.parent]
         alias = f"p_{c.name}"
         rules.append(
             (
@@ -310,8 +303,8 @@ def reference_rules(entity: Entity) -> list[tuple[str, str, str]]:
 def _reference_from(entity: Entity) -> str:
     joins = []
     for c in entity.columns:
-        if c.references:
-            parent = ENTITY_BY_NAME[c.references.split(".")[0]]
+        if c.parent:
+            parent = ENTITY_BY_NAME[c.parent]
             alias = f"p_{c.name}"
             joins.append(
                 f"left join {current(parent)} {alias} on c.{c.name} = {alias}.{parent.key}"
@@ -321,9 +314,6 @@ def _reference_from(entity: Entity) -> str:
 
 def references_check(entity: Entity) -> Check:
     rules = reference_rules(entity)
-    parents = sorted(
-        {c.references.split(".")[0] for c in entity.columns if c.references} - {entity.name}
-    )
 
     def frame(probe: Probe) -> pd.DataFrame:
         aggregates = ", ".join(
@@ -348,7 +338,7 @@ def references_check(entity: Entity) -> Check:
         frame=frame,
         expectations=lambda config: [none_of(name) for name, _, _ in rules],
         examples=examples,
-        deps=tuple(("raw", p) for p in parents),
+        deps=tuple(("raw", p) for p in entity.parents),
     )
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from orchestration.alerting.commands import add_alerts_parser
-from orchestration.config import DBT_PROJECT_DIR, REPO_ROOT, Settings, load_settings
+from orchestration.config import DBT_PROJECT_DIR, LIVEMODES, REPO_ROOT, Settings, load_settings
 from orchestration.contract import contract_markdown
 
 # The demo's size: ~165k payment attempts a year, enough that an outage or an issuer spike hits
@@ -89,6 +89,7 @@ def _dev(args: argparse.Namespace, settings: Settings) -> int:
     return subprocess.call([str(dg), "dev"], cwd=REPO_ROOT, env=settings.subprocess_env())
 
 
+# The CLI's names of the connector kinds (orchestration.connectors.run.KINDS).
 IMPORT_KINDS = {"stripe": "stripe", "stripe-tables": "stripe_tables", "csv": "mapped_csv"}
 
 
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     imp.add_argument("kind", choices=sorted(IMPORT_KINDS))
     imp.add_argument("path", help="Folder or file of the export (or a postgres:// URI).")
-    imp.add_argument("--livemode", choices=["auto", "live", "test", "all"])
+    imp.add_argument("--livemode", choices=LIVEMODES)
     imp.add_argument("--schema", help="Schema of the ELT tables in a database.")
     imp.add_argument("--mapping", help="Mapped CSV: chargebee, recurly, or a mapping YAML file.")
     imp.add_argument("--build", action="store_true", help="Build the warehouse afterwards.")

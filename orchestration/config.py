@@ -16,6 +16,27 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 
+# Which Stripe objects a Stripe connector keeps: `auto` (live ones when the source has any,
+# else test ones), `live`, `test` or `all` (docs/connectors.md).
+LIVEMODES = ("auto", "live", "test", "all")
+
+
+@dataclass(frozen=True)
+class AlertChannelSettings:
+    """Where alerts are sent; unset channels are off (the log file is always on). Secrets never
+    appear in a repr or a log line. `orchestration.alerting.channels.AlertChannels` extends it."""
+
+    webhook_url: str | None = field(default=None, repr=False)  # Slack-compatible
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    email_from: str = "arrears-alerts@localhost"
+    email_to: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -40,22 +61,13 @@ class Settings:
     # ago than the look-back when first seen are backfilled without a notification.
     alert_cooldown_hours: float = 3.0
     alert_lookback_hours: float = 24.0
-    # Alert channels; unset ones are off. Secrets never appear in a repr or a log line.
-    alert_webhook_url: str | None = field(default=None, repr=False)
-    alert_smtp_host: str | None = None
-    alert_smtp_port: int = 25
-    alert_smtp_username: str | None = None
-    alert_smtp_password: str | None = field(default=None, repr=False)
-    alert_smtp_starttls: bool = False
-    alert_smtp_ssl: bool = False
-    alert_email_from: str = "arrears-alerts@localhost"
-    alert_email_to: tuple[str, ...] = ()
+    alert_channels: AlertChannelSettings = AlertChannelSettings()
     # Connectors: where each kind of source export is read from (see docs/connectors.md).
     stripe_source: Path | None = None  # Stripe API objects (JSON / JSON Lines dumps)
     stripe_tables_source: str | None = None  # ELT-synced tables: folder, .duckdb file or URI
     stripe_tables_schema: str | None = None
     mapped_csv_source: Path | None = None  # <folder>/<mapping name>/*.csv
-    stripe_livemode: str = "auto"  # auto | live | test | all
+    stripe_livemode: str = "auto"  # one of LIVEMODES
     stripe_api_key: str | None = field(default=None, repr=False)  # optional live pull
     # Optional dashboard access gate (Streamlit secrets take precedence, see dashboards/).
     dashboard_password: str | None = field(default=None, repr=False)
@@ -139,16 +151,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         alert_lookback_hours=float(
             env.get("ARREARS_ALERT_LOOKBACK_HOURS") or default_of("alert_lookback_hours")
         ),
-        alert_webhook_url=env.get("ARREARS_ALERT_WEBHOOK_URL") or None,
-        alert_smtp_host=env.get("ARREARS_SMTP_HOST") or None,
-        alert_smtp_port=int(env.get("ARREARS_SMTP_PORT") or default_of("alert_smtp_port")),
-        alert_smtp_username=env.get("ARREARS_SMTP_USERNAME") or None,
-        alert_smtp_password=env.get("ARREARS_SMTP_PASSWORD") or None,
-        alert_smtp_starttls=_flag(env.get("ARREARS_SMTP_STARTTLS")),
-        alert_smtp_ssl=_flag(env.get("ARREARS_SMTP_SSL")),
-        alert_email_from=env.get("ARREARS_ALERT_EMAIL_FROM") or default_of("alert_email_from"),
-        alert_email_to=tuple(
-            a.strip() for a in (env.get("ARREARS_ALERT_EMAIL_TO") or "").split(",") if a.strip()
+        alert_channels=AlertChannelSettings(
+            webhook_url=env.get("ARREARS_ALERT_WEBHOOK_URL") or None,
+            smtp_host=env.get("ARREARS_SMTP_HOST") or None,
+            smtp_port=int(
+                env.get("ARREARS_SMTP_PORT") or default_of("smtp_port", AlertChannelSettings)
+            ),
+            smtp_username=env.get("ARREARS_SMTP_USERNAME") or None,
+            smtp_password=env.get("ARREARS_SMTP_PASSWORD") or None,
+            smtp_starttls=_flag(env.get("ARREARS_SMTP_STARTTLS")),
+            smtp_ssl=_flag(env.get("ARREARS_SMTP_SSL")),
+            email_from=env.get("ARREARS_ALERT_EMAIL_FROM")
+            or default_of("email_from", AlertChannelSettings),
+            email_to=tuple(
+                a.strip() for a in (env.get("ARREARS_ALERT_EMAIL_TO") or "").split(",") if a.strip()
+            ),
         ),
         dashboard_password=env.get("ARREARS_DASHBOARD_PASSWORD") or None,
         stripe_source=path("ARREARS_STRIPE_SOURCE", sources / "stripe"),
@@ -162,9 +179,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     )
 
 
-def default_of(name: str):
-    """A field's default, written once in `Settings` (an unset or empty variable means it)."""
-    return Settings.__dataclass_fields__[name].default
+def default_of(name: str, of: type = Settings):
+    """A field's default, written once in `Settings` or the dataclass `of` (an unset or empty
+    variable means it)."""
+    return of.__dataclass_fields__[name].default
 
 
 def _flag(value: str | None) -> bool:

@@ -12,6 +12,7 @@ versions are kept as history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -60,6 +61,11 @@ class Column:
     non_negative: bool = False
     pii: bool = False  # masked in every analyst-facing model
 
+    @property
+    def parent(self) -> str | None:
+        """The entity this column references (its key has the column's name), if any."""
+        return self.references.split(".")[0] if self.references else None
+
 
 @dataclass(frozen=True)
 class Entity:
@@ -74,6 +80,11 @@ class Entity:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        """The other entities this one references, by name: they load first."""
+        return tuple(sorted({c.parent for c in self.columns if c.parent} - {self.name}))
 
 
 def _id(name: str, what: str) -> Column:
@@ -572,69 +583,170 @@ FUTURE_SLACK = timedelta(hours=24)
 CLOCK_SKEW = timedelta(minutes=15)
 
 
+# Characters of an offending value quoted in a quarantine reason.
+EXCERPT = 60
+
+
 @dataclass(frozen=True)
-class RecordRule:
-    """A consistency rule within one record. `sql` is TRUE for an offending record and names
-    columns as `{column}`, so ingestion (typed `t_` columns) and the raw checks share it."""
+class ColumnSql:
+    """How one layer's SQL names a column in a rule: `{amount}` is its value, `{amount.text}`
+    the text the file held (blank = null) and `{amount.source}` that text exactly as written.
+    Ingestion parses text, so the three differ there; in a raw table, typed already, all three
+    are the column."""
+
+    value: str
+    text: str
+    source: str
+
+    def __format__(self, spec: str) -> str:
+        return self.value
+
+
+def in_raw_table(name: str) -> ColumnSql:
+    """A raw table's column: typed already, so its value, its text and its source are one."""
+    return ColumnSql(name, name, name)
+
+
+class _Columns(dict):
+    def __init__(self, sql_of: Callable[[str], ColumnSql]):
+        super().__init__()
+        self.sql_of = sql_of
+
+    def __missing__(self, column: str) -> ColumnSql:
+        return self.sql_of(column)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the contract on one record, written once for the two layers that judge it:
+    ingestion quarantines a row that breaks it with its `reason`, and the raw checks count the
+    current records that break it under its `name` (a table altered by hand, a loader bug).
+
+    `sql` is TRUE for an offending record and `reason` is the SQL text of the quarantine reason;
+    both name columns as `{column}`, `{column.text}` or `{column.source}` (see `ColumnSql`)."""
 
     name: str
     sql: str
+    reason: str
     description: str
+    check: str = "ranges"  # the raw check that counts it: `values` or `ranges`
+    column: str | None = None  # the one column a column rule judges; None: the whole record
     # Ordering rules: the event that must not come first, and the one it follows.
     later: str | None = None
     earlier: str | None = None
 
-    def predicate(self, prefix: str = "") -> str:
-        return self.sql.format_map(_Prefixed(prefix))
+    def predicate(self, columns: Callable[[str], ColumnSql] = in_raw_table) -> str:
+        return self.sql.format_map(_Columns(columns))
+
+    def reason_sql(self, columns: Callable[[str], ColumnSql]) -> str:
+        return self.reason.format_map(_Columns(columns))
 
 
-class _Prefixed(dict):
-    def __init__(self, prefix: str):
-        super().__init__()
-        self.prefix = prefix
-
-    def __missing__(self, column: str) -> str:
-        return self.prefix + column
+def _quote(value: str) -> str:
+    """An SQL string literal (and no format placeholder: braces doubled)."""
+    return "'" + value.replace("'", "''").replace("{", "{{").replace("}", "}}") + "'"
 
 
-def _order(name: str, later: str, earlier: str) -> RecordRule:
+def _record_rule(name: str, sql: str, description: str, **ordering: str) -> Rule:
+    return Rule(name, sql, _quote(f"{name}: {description}"), description, **ordering)
+
+
+def _order(name: str, later: str, earlier: str) -> Rule:
     skew = f"interval {int(CLOCK_SKEW.total_seconds())} seconds"
-    return RecordRule(
+    return _record_rule(
         name,
         f"{{{later}}} < {{{earlier}}} - {skew}",
         f"`{later}` before `{earlier}` by more than the clock-skew tolerance",
-        later,
-        earlier,
+        later=later,
+        earlier=earlier,
     )
 
 
 # Checked on every row at ingestion (an offender is quarantined with the rule's name) and again
 # on the raw tables' current records (a table altered by hand). A status without its timestamp
 # (`paid` without `paid_at`) is not a rule: staging takes `updated_at` as the time instead.
-RECORD_RULES: dict[str, tuple[RecordRule, ...]] = {
+RECORD_RULES: dict[str, tuple[Rule, ...]] = {
     "subscriptions": (_order("canceled_before_start", "canceled_at", "started_at"),),
     "invoices": (
         _order("due_before_issue", "due_at", "issued_at"),
         _order("paid_before_issue", "paid_at", "issued_at"),
-        RecordRule(
+        _record_rule(
             "paid_more_than_due", "{amount_paid} > {amount_due}", "`amount_paid` > `amount_due`"
         ),
     ),
     "payment_attempts": (
-        RecordRule("attempt_number_below_1", "{attempt_number} < 1", "`attempt_number` < 1"),
+        _record_rule("attempt_number_below_1", "{attempt_number} < 1", "`attempt_number` < 1"),
     ),
     "dunning_messages": (
         _order("opened_before_sent", "opened_at", "sent_at"),
         _order("clicked_before_sent", "clicked_at", "sent_at"),
     ),
     "payment_plans": (
-        RecordRule("instalment_count_below_1", "{instalment_count} < 1", "`instalment_count` < 1"),
+        _record_rule(
+            "instalment_count_below_1", "{instalment_count} < 1", "`instalment_count` < 1"
+        ),
     ),
     "payment_plan_instalments": (
-        RecordRule("sequence_below_1", "{sequence} < 1", "`sequence` < 1"),
+        _record_rule("sequence_below_1", "{sequence} < 1", "`sequence` < 1"),
     ),
     "disputes": (_order("closed_before_opened", "closed_at", "opened_at"),),
 }
+
+
+def column_rules(column: Column) -> list[Rule]:
+    """The rules of one column's value (a value breaks one of them at most)."""
+    name = column.name
+    rules = []
+    if column.required:
+        rules.append(
+            Rule(f"missing_{name}", f"{{{name}.text}} is null", _quote(f"missing {name}"),
+                 f"`{name}` is missing", "values", name)
+        )  # fmt: skip
+    if column.non_negative:
+        rules.append(
+            Rule(f"negative_{name}", f"{{{name}}} < 0", f"'negative {name}: ' || {{{name}}}",
+                 f"`{name}` < 0", "ranges", name)
+        )  # fmt: skip
+    if column.allowed:
+        allowed = ", ".join(column.allowed)
+        excerpt = f"left({{{name}.source}}, {EXCERPT})"
+        rules.append(
+            Rule(
+                f"unknown_{name}",
+                f"{{{name}}} not in ({', '.join(_quote(v) for v in column.allowed)})",
+                f"'unknown {name} ''' || {excerpt} || ''' (allowed: {allowed})'",
+                f"`{name}` not one of {allowed}",
+                "values",
+                name,
+            )
+        )
+    if column.type == "TIMESTAMP":
+        low, high = (f"timestamp '{t:%Y-%m-%d}'" for t in (MIN_TIMESTAMP, MAX_TIMESTAMP))
+        window = f"[{MIN_TIMESTAMP:%Y}, {MAX_TIMESTAMP:%Y})"
+        rules.append(
+            Rule(f"{name}_out_of_range", f"{{{name}}} < {low} or {{{name}}} >= {high}",
+                 f"'{name} out of range {window}: ' || {{{name}}}",
+                 f"`{name}` outside {window}", "ranges", name)
+        )  # fmt: skip
+    return rules
+
+
+def rules(entity: Entity, now: str) -> list[Rule]:
+    """Every rule a record of `entity` must keep: its columns' (in column order), its record
+    rules, and a version not stamped in the future. `now` is the SQL of the reference time
+    (ingestion: the wall clock; the raw checks: their reference time)."""
+    future = Rule(
+        "updated_in_future",
+        f"{{updated_at}} > {now} + interval {int(FUTURE_SLACK.total_seconds())} seconds",
+        "'updated_at in the future: ' || {updated_at}",
+        f"`updated_at` more than {FUTURE_SLACK.total_seconds() / 3600:g} h after now",
+    )
+    return [
+        *(rule for c in entity.columns for rule in column_rules(c)),
+        *RECORD_RULES.get(entity.name, ()),
+        future,
+    ]
+
 
 # Columns every raw.<entity> table carries besides the contract columns: where each row came
 # from. Together with `updated_at` they make every version traceable to a file and a row.

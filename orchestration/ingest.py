@@ -78,12 +78,12 @@ import pyarrow as pa  # noqa: E402
 from orchestration.contract import (  # noqa: E402
     CURRENCIES,
     ENTITY_BY_NAME,
+    EXCERPT,
     FILE_FORMATS,
-    FUTURE_SLACK,
-    MAX_TIMESTAMP,
-    MIN_TIMESTAMP,
-    RECORD_RULES,
     Column,
+    ColumnSql,
+    Rule,
+    rules,
 )
 from orchestration.failpoints import failpoint  # noqa: E402
 
@@ -94,7 +94,6 @@ log = logging.getLogger(__name__)
 
 BATCH_ROWS = 200_000  # rows per batch handed from Python readers to DuckDB; bounds memory
 STAGE = "_stage"  # per-connection temp table holding one file's rows as text
-EXCERPT = 60  # characters of an offending value quoted in a quarantine reason
 
 
 class UnreadableFile(Exception):
@@ -427,53 +426,46 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _row_reasons(column: Column, staged_typed: bool) -> list[str]:
-    """SQL expressions yielding a reason text (or null) for one column of a staged row."""
-    name, text, typed = column.name, _text(column, staged_typed), f"t_{column.name}"
-    excerpt = f"left({name}, {EXCERPT})"
-    reasons = []
-    if column.required:
-        reasons.append(f"case when {text} is null then 'missing {name}' end")
-    if column.type != "VARCHAR" and not staged_typed:
-        reasons.append(
-            f"case when {text} is not null and {typed} is null then "
-            f"'unparseable {name} (expected {column.type.lower()}): ''' || {excerpt} || '''' end"
-        )
-    if column.non_negative:
-        reasons.append(f"case when {typed} < 0 then 'negative {name}: ' || {typed} end")
-    if column.allowed:
-        allowed = ", ".join(_quote(v) for v in column.allowed)
-        reasons.append(
-            f"case when {typed} not in ({allowed}) then 'unknown {name} ''' || {excerpt} "
-            f"|| ''' (allowed: {', '.join(column.allowed)})' end"
-        )
-    if column.type == "TIMESTAMP":
-        reasons.append(
-            f"case when {typed} < timestamp '{MIN_TIMESTAMP:%Y-%m-%d}' "
-            f"or {typed} >= timestamp '{MAX_TIMESTAMP:%Y-%m-%d}' then "
-            f"'{name} out of range [{MIN_TIMESTAMP:%Y}, {MAX_TIMESTAMP:%Y}): ' || {typed} end"
-        )
-    return reasons
-
-
-def _record_reasons(entity: Entity) -> list[str]:
-    """Rules across the columns of one row, and a version stamped in the future: one such row
-    is quarantined here so it can never block the build as a whole in the raw checks."""
-    reasons = [
-        f"case when {rule.predicate('t_')} then {_quote(f'{rule.name}: {rule.description}')} end"
-        for rule in RECORD_RULES.get(entity.name, ())
+def _unparseable(column: Column, staged_typed: bool) -> list[str]:
+    """A value whose text is not of the column's type: a parsing fact, so ingestion's own."""
+    if column.type == "VARCHAR" or staged_typed:
+        return []
+    text, excerpt = _text(column, staged_typed), f"left({column.name}, {EXCERPT})"
+    return [
+        f"case when {text} is not null and t_{column.name} is null then "
+        f"'unparseable {column.name} (expected {column.type.lower()}): ''' || {excerpt} || '''' end"
     ]
-    future = int(FUTURE_SLACK.total_seconds())
-    reasons.append(
-        f"case when t_updated_at > (now() at time zone 'UTC') + interval {future} seconds then "
-        f"'updated_at in the future: ' || t_updated_at end"
-    )
-    return reasons
+
+
+def _row_reasons(entity: Entity, staged_typed: dict[str, bool]) -> list[str]:
+    """SQL expressions yielding a reason text (or null) for a staged row: the contract's rules,
+    column by column, then the record's. A version stamped in the future is quarantined here,
+    so that one row can never block the build as a whole in the raw checks."""
+
+    def columns(name: str) -> ColumnSql:
+        text = _text(entity.column(name), staged_typed[name])
+        return ColumnSql(value=f"t_{name}", text=text, source=name)
+
+    checked = rules(entity, now="(now() at time zone 'UTC')")
+
+    def reasons(of: list[Rule]) -> list[str]:
+        return [f"case when {r.predicate(columns)} then {r.reason_sql(columns)} end" for r in of]
+
+    by_column = [
+        reason
+        for c in entity.columns
+        for reason in _unparseable(c, staged_typed[c.name])
+        + reasons([r for r in checked if r.column == c.name])
+    ]
+    return by_column + reasons([r for r in checked if r.column is None])
 
 
 def _references(entity: Entity) -> list[tuple[Column, str, str]]:
+    """(column, parent entity, parent key) of every reference."""
     return [
-        (column, *column.references.split(".")) for column in entity.columns if column.references
+        (column, column.parent, ENTITY_BY_NAME[column.parent].key)
+        for column in entity.columns
+        if column.parent
     ]
 
 
@@ -493,8 +485,7 @@ def _check_staged(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     )
     staged_typed = {c.name: staged_types[c.name] != "VARCHAR" for c in entity.columns}
     typed = ", ".join(f"{_typed(c, staged_typed[c.name])} as t_{c.name}" for c in entity.columns)
-    row_reasons = [r for c in entity.columns for r in _row_reasons(c, staged_typed[c.name])]
-    row_reasons += _record_reasons(entity)
+    row_reasons = _row_reasons(entity, staged_typed)
     references = _references(entity)
     known = [
         f"""known_{column.name} as (

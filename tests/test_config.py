@@ -11,7 +11,13 @@ import re
 
 import yaml
 
-from orchestration.config import DBT_PROJECT_DIR, REPO_ROOT, Settings, load_settings
+from orchestration.config import (
+    DBT_PROJECT_DIR,
+    REPO_ROOT,
+    AlertChannelSettings,
+    Settings,
+    load_settings,
+)
 
 
 class _Recorder(dict):
@@ -69,15 +75,17 @@ def test_load_settings_with_an_empty_environment():
         port=8501,
         alert_cooldown_hours=3.0,
         alert_lookback_hours=24.0,
-        alert_webhook_url=None,  # every alert channel but the log file is off
-        alert_smtp_host=None,
-        alert_smtp_port=25,
-        alert_smtp_username=None,
-        alert_smtp_password=None,
-        alert_smtp_starttls=False,
-        alert_smtp_ssl=False,
-        alert_email_from="arrears-alerts@localhost",
-        alert_email_to=(),
+        alert_channels=AlertChannelSettings(  # every alert channel but the log file is off
+            webhook_url=None,
+            smtp_host=None,
+            smtp_port=25,
+            smtp_username=None,
+            smtp_password=None,
+            smtp_starttls=False,
+            smtp_ssl=False,
+            email_from="arrears-alerts@localhost",
+            email_to=(),
+        ),
         stripe_source=home / "sources" / "stripe",
         stripe_tables_source=str(home / "sources" / "stripe_tables"),
         stripe_tables_schema=None,
@@ -233,7 +241,7 @@ def test_each_setting_is_read_from_its_variable():
 
 
 def test_alert_channels_built_by_hand_default_like_unset_settings():
-    # The channel defaults (SMTP port, sender) are written once, in Settings.
+    # The channel defaults (SMTP port, sender) are written once, in AlertChannelSettings.
     from dataclasses import replace
 
     from orchestration.alerting.channels import AlertChannels, channels_from_settings

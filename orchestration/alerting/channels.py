@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,24 +21,15 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from orchestration.alerting.messages import Message
-from orchestration.config import Settings, default_of
+from orchestration.config import AlertChannelSettings, Settings
 
 
 @dataclass(frozen=True)
-class AlertChannels:
-    """Where alerts go and how hard delivery tries. Unset channels are off."""
+class AlertChannels(AlertChannelSettings):
+    """The configured channels (declared once, in `AlertChannelSettings`), the log file, the
+    dashboard link put in messages, and how hard delivery tries. Unset channels are off."""
 
     log_path: Path | None = None
-    webhook_url: str | None = field(default=None, repr=False)
-    smtp_host: str | None = None
-    # Defaults are Settings' (one place): a value built by hand behaves like an unset setting.
-    smtp_port: int = default_of("alert_smtp_port")
-    smtp_username: str | None = None
-    smtp_password: str | None = field(default=None, repr=False)
-    smtp_starttls: bool = False
-    smtp_ssl: bool = False
-    email_from: str = default_of("alert_email_from")
-    email_to: tuple[str, ...] = ()
     dashboard_url: str | None = None
     timeout_seconds: float = 10.0
     # Tries per delivery within one run; what still fails is recorded and retried next run.
@@ -71,16 +62,8 @@ class AlertChannels:
 
 def channels_from_settings(settings: Settings) -> AlertChannels:
     return AlertChannels(
+        **asdict(settings.alert_channels),
         log_path=settings.alerts_log_path,
-        webhook_url=settings.alert_webhook_url,
-        smtp_host=settings.alert_smtp_host,
-        smtp_port=settings.alert_smtp_port,
-        smtp_username=settings.alert_smtp_username,
-        smtp_password=settings.alert_smtp_password,
-        smtp_starttls=settings.alert_smtp_starttls,
-        smtp_ssl=settings.alert_smtp_ssl,
-        email_from=settings.alert_email_from,
-        email_to=settings.alert_email_to,
         dashboard_url=settings.dashboard_url,
     )
 

@@ -271,14 +271,9 @@ def report_orphans(rows: list[Row], report: MappingReport) -> None:
     for row in rows:
         for column in ENTITY_BY_NAME[row.entity].columns:
             value = row.values.get(column.name)
-            if (
-                column.references
-                and value is not None
-                and not column.references.startswith("customers.")
-            ):
-                parent = column.references.split(".")[0]
-                if value not in keys[parent]:
-                    report.orphans[f"{row.entity}.{column.name} → {parent}"].add(value)
+            parent = column.parent
+            if parent and parent != "customers" and value is not None and value not in keys[parent]:
+                report.orphans[f"{row.entity}.{column.name} → {parent}"].add(value)
 
 
 def assign_versions(rows: list[Row], report: MappingReport) -> dict[str, list[dict]]:

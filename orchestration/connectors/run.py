@@ -26,7 +26,6 @@ from orchestration.connectors.stripe_objects import (
 )
 from orchestration.connectors.stripe_tables import TableSource, observations_from_tables
 
-KINDS = ("stripe", "stripe_tables", "mapped_csv")
 STRIPE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
 
 
@@ -191,13 +190,14 @@ def reports_dir(settings) -> Path:
     return settings.connector_reports_dir
 
 
-# The options each connector kind takes (besides `prefix`); the CLI's flags and the settings
-# both go through `connector_options`.
+# The connector kinds and the options each takes (besides `prefix`); the CLI's flags and the
+# settings both go through `connector_options`.
 OPTIONS = {
     "stripe": ("livemode",),
     "stripe_tables": ("livemode", "schema"),
     "mapped_csv": ("mapping",),
 }
+KINDS = tuple(OPTIONS)
 
 
 def connector_options(kind: str, **values: str | None) -> dict[str, str]:

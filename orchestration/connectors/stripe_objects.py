@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 import pyarrow as pa
 
+from orchestration.config import LIVEMODES
 from orchestration.connectors.common import (
     GUEST_PREFIX,
     UNKNOWN_CUSTOMER_PREFIX,
@@ -46,7 +47,6 @@ from orchestration.connectors.common import (
 from orchestration.contract import CURRENCIES, ENTITY_BY_NAME
 
 PROCESSOR = "stripe"
-LIVEMODES = ("auto", "live", "test", "all")
 
 OBJECT_TYPES = frozenset(
     {

@@ -202,8 +202,9 @@ def test_lower_bound_comparison_tolerates_last_bit_doubles_only(tmp_path):
 
     lb, pub = tmp_path / "lb.duckdb", tmp_path / "pub.duckdb"
     with duckdb.connect(str(lb)) as con:
+        con.execute("create schema marts")
         con.execute(
-            "create table fct_invoices as select * from (values "
+            "create table marts.fct_invoices as select * from (values "
             "('i1', 0.12345678950001::double), ('i2', 0.125::double), ('i3', 1.0::double)) t(id, x)"
         )
     with duckdb.connect(str(pub)) as con:

@@ -18,7 +18,6 @@ def test_quality_config_defaults():
     # docs/data_quality.md documents each of these.
     assert QualityConfig() == QualityConfig(
         reference_time=None,  # the wall clock
-        future_slack=dt.timedelta(hours=24),
         volume_window=10,
         volume_load_gap=dt.timedelta(minutes=10),
         volume_min_baseline_rows=100,

@@ -14,12 +14,10 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.config import Settings
-from orchestration.connectors.run import ImportResult, connector_options, run_import
+from orchestration.connectors.run import KINDS, ImportResult, connector_options, run_import
 
 GROUP = "connectors"
-CONNECTOR_ASSET_KEYS = [
-    dg.AssetKey(["connectors", k]) for k in ("stripe", "stripe_tables", "mapped_csv")
-]
+CONNECTOR_ASSET_KEYS = [dg.AssetKey(["connectors", kind]) for kind in KINDS]
 
 
 def source_locations(settings) -> dict[str, Path | str]:

@@ -22,8 +22,7 @@ def raw_key(entity: str) -> dg.AssetKey:
 def _upstream(entity: Entity) -> list[dg.AssetKey]:
     """Referenced entities load first, so references can be checked against them; connectors
     run before any ingestion, so the files they write land in the same build."""
-    parents = {c.references.split(".")[0] for c in entity.columns if c.references}
-    return [raw_key(p) for p in sorted(parents) if p != entity.name] + CONNECTOR_ASSET_KEYS
+    return [raw_key(p) for p in entity.parents] + CONNECTOR_ASSET_KEYS
 
 
 def _raw_asset(entity: Entity) -> dg.AssetsDefinition:

@@ -93,8 +93,7 @@ def _load_layers() -> list[list[str]]:
     @functools.cache
     def depth(name: str) -> int:
         entity = ENTITY_BY_NAME[name]
-        parents = {c.references.split(".")[0] for c in entity.columns if c.references} - {name}
-        return 1 + max((depth(p) for p in parents), default=-1)
+        return 1 + max((depth(p) for p in entity.parents), default=-1)
 
     depths = {e.name: depth(e.name) for e in ENTITIES}
     return [[e for e, d in depths.items() if d == level] for level in sorted(set(depths.values()))]

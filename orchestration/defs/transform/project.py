@@ -29,9 +29,9 @@ def _newest_input_mtime() -> float:
         if path.is_file():
             newest = max(newest, path.stat().st_mtime)
         elif path.is_dir():
-            for file in path.rglob("*"):
-                if file.is_file():
-                    newest = max(newest, file.stat().st_mtime)
+            # Folders too: deleting or renaming a file changes only its folder's mtime.
+            for entry in (path, *path.rglob("*")):
+                newest = max(newest, entry.stat().st_mtime)
     return newest
 
 

@@ -192,7 +192,10 @@ with seed as (
     from read_csv(
         getvariable('seeds') || '/fx_rates.csv',
         header = true,
-        columns = {'currency': 'varchar', 'valid_from': 'date', 'rate_to_eur': 'decimal(18, 8)'}
+        columns = {
+            'currency': 'varchar', 'valid_from': 'date', 'rate_to_eur': 'decimal(18, 10)',
+            'ecb_date': 'date', 'ecb_units_per_eur': 'decimal(18, 6)'
+        }
     )
 ),
 

@@ -12,7 +12,6 @@ converted at the invoice's issue-date ECB rate and rounded to the cent once, per
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import duckdb
@@ -121,25 +120,25 @@ from payment_attempts as a where a.invoice_id is not null;
 -- at paid_at (or the last update); booked only before a write-off, never before the issue.
 create table payments as
 with capped as (
-    select a.invoice_id, a.attempted_at as at,
+    select a.invoice_id, a.attempted_at as event_at,
         least(a.amount, greatest(inv.collected_total - coalesce(sum(a.amount) over (
             partition by a.invoice_id order by a.attempted_at, a.attempt_id
             rows between unbounded preceding and 1 preceding), 0), 0)) as amount
     from attempts as a join inv using (invoice_id) where a.ok
 ),
 rest as (
-    select inv.invoice_id, any_value(inv.balancing_at) as at,
+    select inv.invoice_id, any_value(inv.balancing_at) as event_at,
         any_value(inv.collected_total) - coalesce(sum(capped.amount), 0) as amount
     from inv left join capped using (invoice_id) group by inv.invoice_id
 )
-select p.invoice_id, greatest(p.at, inv.issued_at) as at, p.amount
+select p.invoice_id, greatest(p.event_at, inv.issued_at) as event_at, p.amount
 from (select * from capped union all select * from rest) as p join inv using (invoice_id)
-where p.amount > 0 and (inv.written_off_at is null or p.at < inv.written_off_at);
+where p.amount > 0 and (inv.written_off_at is null or p.event_at < inv.written_off_at);
 
 create table movements as
-select invoice_id, 'billed' as kind, issued_at as at, amount_due as amount, 1 as sign from inv
+select invoice_id, 'billed' as kind, issued_at as event_at, amount_due as amount, 1 as sign from inv
 union all
-select invoice_id, 'collected', at, amount, -1 from payments
+select invoice_id, 'collected', event_at, amount, -1 from payments
 union all
 select inv.invoice_id, 'written_off', any_value(inv.written_off_at),
     any_value(inv.amount_due) - coalesce(sum(p.amount), 0), -1
@@ -147,9 +146,9 @@ from inv left join payments as p using (invoice_id)
 where inv.written_off_at is not null group by inv.invoice_id
 having any_value(inv.amount_due) - coalesce(sum(p.amount), 0) > 0
 union all
-select a.invoice_id, ret.kind, greatest(ret.at, a.attempted_at), least(ret.amount, a.amount), 0
+select a.invoice_id, ret.kind, greatest(ret.event_at, a.attempted_at), least(ret.amount, a.amount), 0
 from (
-    select attempt_id, 'refunded' as kind, refunded_at as at, amount from refunds
+    select attempt_id, 'refunded' as kind, refunded_at as event_at, amount from refunds
     where status = 'succeeded'
     union all
     select attempt_id, 'charged_back', coalesce(closed_at, updated_at), amount from disputes
@@ -165,10 +164,10 @@ create table cents as
 with ordered as (
     select m.*, inv.rate,
         sum(m.sign * m.amount) over (partition by m.invoice_id
-            order by m.at, m.sign desc, m.kind, m.amount rows unbounded preceding) as open_after
+            order by m.event_at, m.sign desc, m.kind, m.amount rows unbounded preceding) as open_after
     from movements as m join inv using (invoice_id)
 )
-select invoice_id, kind, at::date as day, date_trunc('month', at)::date as month, amount, sign,
+select invoice_id, kind, event_at::date as day, date_trunc('month', event_at)::date as month, amount, sign,
     case when sign = 0 then round(amount * rate, 2)
         else sign * (round(open_after * rate, 2) - round((open_after - sign * amount) * rate, 2))
     end as eur
@@ -250,7 +249,7 @@ def test_dso_of_every_complete_month(sample_settings, recomputed):
             from months cross join inv
             cross join lateral (
                 select coalesce(sum(m.sign * m.amount), 0) as open from movements as m
-                where m.invoice_id = inv.invoice_id and m.at::date <= months.month_end
+                where m.invoice_id = inv.invoice_id and m.event_at::date <= months.month_end
             )
             group by months.month
         ),

@@ -230,6 +230,19 @@ def empty_note(what: str, *feeds: str, purpose: str | None = None) -> None:
     st.info(f"{what}: no rows for the selected filters.", icon=":material/filter_alt_off:")
 
 
+def partial_months_note(mart: str, f: Filters) -> None:
+    """Under a monthly or cohort chart: name the months the data does not cover in full (the
+    first month of data, the month of the as-of date), so no one reads them as equals of the
+    others. Nothing when every month shown is complete."""
+    months = q.partial_months(mart, f)
+    if months:
+        listed = ", ".join(f"{m:%b %Y}" for m in months)
+        st.caption(
+            f"Partial month{'s' if len(months) > 1 else ''}: {listed} - the data does not cover "
+            "the whole month, so its figures are not comparable with full months."
+        )
+
+
 def loaded_line() -> str | None:
     """ "Loaded: 2 customers · 0 subscriptions · 3 invoices · ..." from `marts.data_coverage`."""
     try:

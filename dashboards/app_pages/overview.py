@@ -263,3 +263,4 @@ with right, ui.guard("Churn trend"):
         )
         fig.update_yaxes(tickformat=".2%", rangemode="tozero")
         st.plotly_chart(ui.style(fig, x="Month", y="Cancelled for non-payment (%)"))
+        ui.partial_months_note("collections_monthly", f)

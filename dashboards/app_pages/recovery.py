@@ -139,6 +139,7 @@ with ui.guard("Late payments"):
                 ),
             },
         )
+        ui.partial_months_note("late_payment_cohorts", f)
 
 st.subheader("Recovery by channel")
 with ui.guard("Recovery by channel"):
@@ -179,6 +180,7 @@ with ui.guard("Recovery by channel"):
                 )
             )
             st.caption("The channels of a cohort add up to its recovery rate.")
+            ui.partial_months_note("recovery_by_channel", f)
         with right:
             totals = (
                 channels.groupby("recovery_channel", as_index=False)[
@@ -379,6 +381,7 @@ with ui.guard("Dunning funnel"):
             "measured on messages about an invoice still unpaid when sent, once their "
             f"{attribution_days} days have passed."
         )
+        ui.partial_months_note("dunning_funnel", f)
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -419,6 +422,7 @@ with left:
             st.plotly_chart(
                 ui.style(fig, x="Month agreed", y="Plans", height=300, legend="Outcome")
             )
+            ui.partial_months_note("payment_plan_outcomes", f)
 with right:
     st.subheader("Write-offs")
     with ui.guard("Write-offs"):
@@ -449,6 +453,7 @@ with right:
             }
         )
         st.plotly_chart(ui.style(fig, x="Month", y=f"Written off ({currency})", height=380))
+        ui.partial_months_note("collections_monthly", f)
         st.caption(
             "Write-off rate: amount eventually written off of the invoices billed in the month ÷ "
             "amount billed (grows as a billing month ages)."

@@ -14,11 +14,6 @@ with invoices as (
     where recovery_population = '{{ population }}'
 ),
 
-data_start as (
-    -- The first day the data covers (as collections_monthly.coverage_start).
-    select min(event_date) as data_start_date from {{ ref('int_invoice_ledger') }}
-),
-
 as_of as (
     select * from {{ ref('int_as_of') }}
 ),
@@ -38,12 +33,11 @@ cohorts as (
             as median_days_to_recovery,
         last_day(recovery_cohort_month) + {{ var('recovery_window_days') }}
         <= any_value(as_of.as_of_date) as is_window_elapsed,
-        recovery_cohort_month >= any_value(data_start.data_start_date)
-        and last_day(recovery_cohort_month) <= any_value(as_of.as_of_date) as is_complete_month
+        coalesce({{ is_complete_month('recovery_cohort_month') }}, false) as is_complete_month
     from invoices
     cross join as_of
-    cross join data_start
-    group by recovery_cohort_month
+    cross join {{ ref('int_data_coverage') }} as coverage
+    group by recovery_cohort_month, coverage.coverage_start_date, coverage.coverage_end_date
 ),
 
 days as (

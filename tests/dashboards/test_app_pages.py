@@ -112,6 +112,25 @@ def test_overview_kpis_equal_the_marts(published):
         assert metric(at, "Open alerts").value == f"{open_alerts:,}"
 
 
+def test_partial_months_are_named_under_the_monthly_charts(published):
+    # The sample's data ends on 2026-11-23: November is partial (so is its first month, May).
+    partial = [
+        f"{m:%b %Y}"
+        for (m,) in mart(
+            published,
+            "select month_start from marts.collections_monthly where not is_complete_month",
+        )
+    ]
+    (last,) = mart(published, "select max(month_start) from marts.collections_monthly")[0]
+    assert f"{last:%b %Y}" in partial
+    with pointed_at(published):
+        at = run_page("app_pages/delinquency.py")
+    notes = [c.value for c in at.caption if c.value.startswith("Partial month")]
+    assert len(notes) == 1, notes  # under the DSO and CEI chart
+    named = notes[0].split(": ", 1)[1].split(" - ")[0].split(", ")
+    assert f"{last:%b %Y}" in named and set(named) <= set(partial)
+
+
 def test_segment_filters_reach_the_receivable_kpis(published):
     (plan, rate, at_risk), *_ = mart(
         published,

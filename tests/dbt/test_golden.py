@@ -10,19 +10,40 @@ off Apr 20. S07 (200): pays January only. S08 (200): February recovered through 
 Mar 10. S09 (100 USD, 30-day terms): April fails, not yet due. S10 (yearly 1200, started Mar 10):
 never pays. April also has S02's manual 50 EUR invoice issued and due late on Apr 10, charged
 successfully at its first attempt at 00:05 on Apr 11 (never a recovery), and three 1.05 USD manual
-invoices on S09, issued Apr 20, due May 20, open: each is 0.905172 EUR, 0.91 in cents, so their
-unrounded sum (2.715517 -> 2.72) is a cent off the sum of their cents (2.73): X3 below.
+invoices on S09, issued Apr 20, due May 20, open: each is 1.05 / 1.1760 = 0.892857 EUR, 0.89 in
+cents, so their unrounded sum (2.678571 -> 2.68) is a cent off the sum of their cents (2.67): X3.
 """
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-USD = Decimal("0.86206897")  # EUR per USD, fx_rates seed 2026
-U = 100 * USD  # S09's 100 USD invoices in EUR, unrounded
-UC = Decimal("86.21")  # the same, rounded to the cent once in the ledger: what every mart sums
-X3 = 3 * Decimal("0.91")  # S09's three 1.05 USD manual invoices, each rounded once: 2.73
+# The ECB's reference rates, USD per 1 EUR (the fx_rates seed, `arrears fx-rates`). A USD invoice
+# converts at its issue date's rate: that day's publication, or the last one before it on a
+# weekend or TARGET holiday. EUR per USD = 1 / rate, to 10 decimals as the seed stores it.
+ECB_USD_PER_EUR = {
+    date(2026, 1, 1): Decimal("1.1750"),  # New Year's Day, no fixing: 2025-12-31's rate
+    date(2026, 2, 1): Decimal("1.1919"),  # a Sunday: Friday 2026-01-30's rate
+    date(2026, 3, 1): Decimal("1.1805"),  # a Sunday: Friday 2026-02-27's rate
+    date(2026, 4, 1): Decimal("1.1605"),  # 2026-04-01
+    date(2026, 4, 20): Decimal("1.1760"),  # 2026-04-20
+    date(2026, 4, 30): Decimal("1.1702"),  # 2026-04-30, the as-of date: the closing rate
+}
+
+
+def eur(usd, day: date) -> Decimal:
+    """A USD amount in EUR cents at `day`'s rate, rounded once (as the ledger does)."""
+    per_usd = (1 / ECB_USD_PER_EUR[day]).quantize(Decimal("0.0000000001"))
+    return (Decimal(usd) * per_usd).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+# S09's 100 USD invoices of each month, in EUR cents at their issue date: 100 / 1.1750 =
+# 85.106383 -> 85.11; 100 / 1.1919 = 83.899656 -> 83.90; 100 / 1.1805 = 84.709869 -> 84.71;
+# 100 / 1.1605 = 86.169754 -> 86.17.
+UC1, UC2, UC3, UC4 = (eur(100, date(2026, m, 1)) for m in (1, 2, 3, 4))
+assert [str(c) for c in (UC1, UC2, UC3, UC4)] == ["85.11", "83.90", "84.71", "86.17"]
+X3 = 3 * eur("1.05", date(2026, 4, 20))  # S09's three 1.05 USD manual invoices: 3 x 0.89 = 2.67
 MIDNIGHT = 50  # S02's manual invoice, paid at its first attempt 5 minutes after its due date
 
 
@@ -53,27 +74,27 @@ def test_collections_monthly_flows_and_balances(wh):
     jan, feb, mar, apr = (months[date(2026, m, 1)] for m in (1, 2, 3, 4))
     # Billed: 5 x 100 (S01-S05) + 3 x 200 (S06-S08) + S09; March adds S10's 1200, loses S06.
     assert [m["billed_reporting"] for m in (jan, feb, mar, apr)] == [
-        1100 + UC,
-        1100 + UC,
-        2100 + UC,
-        900 + UC + MIDNIGHT + X3,
+        1100 + UC1,
+        1100 + UC2,
+        2100 + UC3,
+        900 + UC4 + MIDNIGHT + X3,
     ]
     # Collected: Jan everything; Feb S01, S02, S04 + S03 (Feb 5) + S09; Mar S01-S04, S05's March
     # invoice and first instalment (50), S08's Feb (Mar 10) and March, S09; Apr S01-S04, S05's
     # April and last instalment, S08.
     assert [m["collected_reporting"] for m in (jan, feb, mar, apr)] == [
-        1100 + UC,
-        400 + UC,
-        950 + UC,
+        1100 + UC1,
+        400 + UC2,
+        950 + UC3,
         750 + MIDNIGHT,
     ]
     # Gross is netted of R1 (10 EUR refunded Feb 3 on S01's February payment) and D1 (S01's
     # March payment, 100 EUR, chargeback lost on Apr 10); neither reopens the invoice.
     assert [m["returned_reporting"] for m in (jan, feb, mar, apr)] == [0, 10, 0, 100]
     assert [m["net_collected_reporting"] for m in (jan, feb, mar, apr)] == [
-        1100 + UC,
-        390 + UC,
-        950 + UC,
+        1100 + UC1,
+        390 + UC2,
+        950 + UC3,
         650 + MIDNIGHT,
     ]
     assert [m["written_off_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 0, 200]
@@ -83,10 +104,10 @@ def test_collections_monthly_flows_and_balances(wh):
         0,
         700,
         1850,
-        1800 + UC + X3,
+        1800 + UC4 + X3,
     ]
     assert [m["opening_receivables_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 700, 1850]
-    assert [m["closing_current_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 0, UC + X3]
+    assert [m["closing_current_reporting"] for m in (jan, feb, mar, apr)] == [0, 0, 0, UC4 + X3]
     # The data starts on Jan 1 and the as-of is Apr 30: every month is covered in full.
     assert all(m["is_complete_month"] for m in (jan, feb, mar, apr))
     assert [m["coverage_start"] for m in (jan, feb, mar, apr)] == list(months)
@@ -100,9 +121,9 @@ def test_collections_monthly_flows_and_balances(wh):
 
 
 def test_the_as_of_balance_is_published_identically_to_the_cent(wh):
-    # S09's April invoice and the three 1.05 USD invoices: unrounded 86.206897 + 2.715517 =
-    # 88.922414 -> 88.92; the sum of their cents is 86.21 + 3 x 0.91 = 88.94. Every mart publishes
-    # 88.94 for them, and 1800 + 88.94 in all (S07 x 3 and S10, in EUR).
+    # S09's April invoice and the three 1.05 USD invoices: unrounded 86.169754 + 2.678571 =
+    # 88.848325 -> 88.85; the sum of their cents is 86.17 + 3 x 0.89 = 88.84. Every mart publishes
+    # 88.84 for them, and 1800 + 88.84 in all (S07 x 3 and S10, in EUR).
     (invoices,) = wh.query(
         "select sum(amount_remaining_reporting) from marts.fct_invoices where currency = 'USD'"
     )[0]
@@ -110,7 +131,7 @@ def test_the_as_of_balance_is_published_identically_to_the_cent(wh):
         "select sum(open_receivables_reporting) from marts.receivables_daily "
         "where date_day = '2026-04-30' and currency = 'USD'"
     )[0]
-    assert invoices == daily == UC + X3 == Decimal("88.94")
+    assert invoices == daily == UC4 + X3 == Decimal("88.84")
     totals = wh.query(
         """select
             (select sum(amount_remaining_reporting) from marts.fct_invoices),
@@ -119,7 +140,7 @@ def test_the_as_of_balance_is_published_identically_to_the_cent(wh):
             (select closing_receivables_reporting from marts.collections_monthly
              where month_start = '2026-04-01')"""
     )[0]
-    assert totals == (Decimal("1888.94"),) * 3
+    assert totals == (Decimal("1888.84"),) * 3
     # Every monthly flow is the sum of the invoice facts of the month, to the cent.
     (billed_april, collected_total, written_off_total, returned_total) = wh.query(
         """select
@@ -134,23 +155,59 @@ def test_the_as_of_balance_is_published_identically_to_the_cent(wh):
         from marts.collections_monthly"""
     )[0]
     assert flows == (billed_april, collected_total, written_off_total, returned_total)
-    assert billed_april == Decimal("1038.94")  # 900 + 86.21 + 50 + 2.73
+    assert billed_april == Decimal("1038.84")  # 900 + 86.17 + 50 + 2.67
+
+
+def test_open_foreign_currency_balances_are_revalued_at_the_closing_rate(wh):
+    # The as-of date's rate (2026-04-30: 1.1702 USD per EUR) revalues what is still open; the
+    # historical cents stay in every balance and flow. S09's April invoice: 100 / 1.1702 =
+    # 85.455478 -> 85.46 against 86.17 at issue, -0.71. Each 1.05 USD invoice: 1.05 / 1.1702 =
+    # 0.897282 -> 0.90 against 0.89, +0.01. An EUR invoice is unchanged (S07's April one).
+    inv = {r["invoice_id"]: r for r in wh.query_dicts("select * from marts.fct_invoices")}
+    closing = eur(100, date(2026, 4, 30))
+    assert closing == Decimal("85.46")
+    s09 = inv["I-S09-04"]
+    assert (s09["amount_remaining_reporting_at_closing_rate"], s09["fx_revaluation_reporting"]) == (
+        closing,
+        closing - UC4,
+    )
+    assert s09["fx_revaluation_reporting"] == Decimal("-0.71")
+    for i in (1, 2, 3):
+        x = inv[f"I-S09-X{i}"]
+        assert (x["amount_remaining_reporting_at_closing_rate"], x["fx_revaluation_reporting"]) == (
+            Decimal("0.90"),
+            Decimal("0.01"),
+        )
+    s07 = inv["I-S07-04"]
+    assert (s07["amount_remaining_reporting_at_closing_rate"], s07["fx_revaluation_reporting"]) == (
+        200,
+        0,
+    )
+    # A settled invoice has nothing to revalue.
+    assert (inv["I-S09-03"]["amount_remaining_reporting_at_closing_rate"],) == (0,)
+    # Month ends: nothing in USD was open at the end of January-March (S09 paid on the day); at
+    # the end of April 1800 (EUR) + 85.46 + 3 x 0.90 = 1888.16, a revaluation of -0.71 + 0.03.
+    months = by_month(wh, "collections_monthly")
+    assert [
+        (m["closing_receivables_reporting_at_closing_rate"], m["fx_revaluation_reporting"])
+        for m in months.values()
+    ] == [(0, 0), (700, 0), (1850, 0), (Decimal("1888.16"), Decimal("-0.68"))]
 
 
 def test_dso_and_cei(wh):
     months = by_month(wh, "collections_monthly")
     feb, mar, apr = (months[date(2026, m, 1)] for m in (2, 3, 4))
     assert months[date(2026, 1, 1)]["dso_days"] == 0
-    # Ratios of the published cents (UC = 86.21, not 86.206897).
-    assert feb["dso_days"] == money(700 / (1100 + UC) * 28)
-    assert mar["dso_days"] == money(1850 / (2100 + UC) * 31)
-    apr_billed, apr_closing = 900 + UC + MIDNIGHT + X3, 1800 + UC + X3
+    # Ratios of the published cents (UC2 = 83.90, not 83.899656).
+    assert feb["dso_days"] == money(700 / (1100 + UC2) * 28)
+    assert mar["dso_days"] == money(1850 / (2100 + UC3) * 31)
+    apr_billed, apr_closing = 900 + UC4 + MIDNIGHT + X3, 1800 + UC4 + X3
     assert apr["dso_days"] == money(apr_closing / apr_billed * 30)
     assert months[date(2026, 1, 1)]["cei_pct"] == 100
     # CEI = (opening + billed - closing) / (opening + billed - closing current) x 100
-    assert feb["cei_pct"] == rate4((400 + UC) / (1100 + UC) * 100)
-    assert mar["cei_pct"] == rate4((950 + UC) / (2800 + UC) * 100)
-    # April: 1850 + 1038.94 billed - 1888.94 closing = 1000, over 1850 + 1038.94 - 88.94 current.
+    assert feb["cei_pct"] == rate4((400 + UC2) / (1100 + UC2) * 100)
+    assert mar["cei_pct"] == rate4((950 + UC3) / (2800 + UC3) * 100)
+    # April: 1850 + 1038.84 billed - 1888.84 closing = 1000, over 1850 + 1038.84 - 88.84 current.
     assert apr["cei_pct"] == rate4(Decimal(1000) / 2800 * 100)
 
 
@@ -188,7 +245,7 @@ def test_first_payment_default_churn_and_write_off(wh):
     assert mar["involuntary_churn_rate"] == rate(1 / 9)
     assert feb["involuntary_churn_rate"] == 0 and apr["involuntary_churn_rate"] == 0
     # Write-off rate by billing month: S06's February invoice.
-    assert feb["write_off_rate"] == rate(200 / (1100 + UC))
+    assert feb["write_off_rate"] == rate(200 / (1100 + UC2))
     assert jan["write_off_rate"] == 0 and mar["write_off_rate"] == 0
 
 
@@ -223,7 +280,7 @@ def test_receivables_daily_history(wh):
     # As-of day: 1-30 S07 April; 31-60 S07 March + S10; 61-90 S07 February; current S09.
     apr30 = day[date(2026, 4, 30)]
     assert (apr30["b1"], apr30["b31"], apr30["b61"], apr30["b91"]) == (200, 1400, 200, 0)
-    assert apr30["open"] == 1800 + UC + X3 and apr30["current"] == UC + X3
+    assert apr30["open"] == 1800 + UC4 + X3 and apr30["current"] == UC4 + X3
     # Active: S01-S05, S07-S10; delinquent: S07 (MRR 200) and S10 (1200 / 12).
     assert (apr30["active"], apr30["delinquent"], apr30["at_risk"]) == (9, 2, 300)
 
@@ -234,7 +291,7 @@ def test_delinquency_rates_as_of(wh):
             sum(delinquent_subscriptions) / sum(active_subscriptions)
         from marts.receivables_daily where date_day = '2026-04-30'"""
     )[0]
-    assert amount_rate == pytest.approx(1800 / float(1800 + UC + X3))
+    assert amount_rate == pytest.approx(1800 / float(1800 + UC4 + X3))
     assert count_rate == pytest.approx(2 / 9)
 
 
@@ -247,10 +304,10 @@ def test_fct_invoices_as_of(wh):
     assert (inv["I-S10-01"]["days_past_due"], inv["I-S10-01"]["ageing_bucket"]) == (37, "31-60")
     assert (inv["I-S09-04"]["ageing_bucket"], inv["I-S09-04"]["amount_due_reporting"]) == (
         "current",
-        UC,
+        UC4,
     )
     assert {inv[f"I-S09-X{i}"]["amount_remaining_reporting"] for i in (1, 2, 3)} == {
-        Decimal("0.91")
+        Decimal("0.89")
     }
     # Paid at its first attempt at 00:05, 20 minutes after its due time: never in recovery.
     midnight = inv["I-S02-M"]
@@ -421,7 +478,7 @@ def test_prevention_effects(wh):
     # Unverified (S07-S10): 12 due (S09's April and 1.05 USD ones are not), 5 past due (S07 x3,
     # S08 Feb, S10).
     assert (not_verified["invoices_due"], not_verified["invoices_past_due_ever"]) == (12, 5)
-    assert not_verified["delinquency_rate"] == rate(1800 / (1800 + UC + X3))
+    assert not_verified["delinquency_rate"] == rate(1800 / (1800 + UC4 + X3))
     # 3-D Secure by first card attempt: with 13 invoices due, 2 late (S08 Feb, S10); without: 21,
     # 6 (with S02's midnight invoice, charged without 3-D Secure).
     assert (
@@ -455,7 +512,8 @@ def test_dim_subscriptions_mrr(wh):
         r["subscription_id"]: r for r in wh.query_dicts("select * from marts.dim_subscriptions")
     }
     assert subs["S10"]["mrr"] == 100 and subs["S10"]["mrr_reporting"] == 100  # 1200 / 12
-    assert subs["S09"]["mrr_reporting"] == UC
+    # MRR converts at the as-of date's rate: 100 / 1.1702 = 85.455478 -> 85.46.
+    assert subs["S09"]["mrr_reporting"] == eur(100, date(2026, 4, 30)) == Decimal("85.46")
     assert subs["S06"]["is_involuntary_churn"] and not subs["S06"]["is_active"]
 
 
@@ -470,10 +528,10 @@ def test_first_attempt_failure_rate_per_month_and_segment(wh):
     # S06, S07, S08 fail. Mar: S01-S05, S07-S09 and S10 (S06 cancelled); S04, S07, S10 fail.
     # Apr: S01-S05, S07-S09; S07 and S09 fail.
     assert rows == [
-        (date(2026, 1, 1), 9, 1, 1100 + UC, 100, True),
-        (date(2026, 2, 1), 9, 5, 1100 + UC, 800, True),
-        (date(2026, 3, 1), 9, 3, 2100 + UC, 1500, True),
-        (date(2026, 4, 1), 8, 2, 900 + UC, 200 + UC, True),
+        (date(2026, 1, 1), 9, 1, 1100 + UC1, 100, True),
+        (date(2026, 2, 1), 9, 5, 1100 + UC2, 800, True),
+        (date(2026, 3, 1), 9, 3, 2100 + UC3, 1500, True),
+        (date(2026, 4, 1), 8, 2, 900 + UC4, 200 + UC4, True),
     ]
     # Per segment: S09 (starter, USD) fails once, in April, of its four first attempts.
     usd = wh.query(

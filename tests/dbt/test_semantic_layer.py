@@ -55,9 +55,10 @@ def test_delinquency_metrics_by_day(mf):
         "--group-by", "metric_time__day", "--start-time", "2026-04-30", "--end-time", "2026-04-30",
     )  # fmt: skip
     [row] = rows
-    # Cents of the marts: S07 x 3 and S10 past due (1800) of 1888.94 open (S09's April invoice
-    # 86.21 and its three 1.05 USD invoices, 0.91 each, are current).
-    assert float(row["delinquency_rate"]) == pytest.approx(1800 / 1888.94, abs=1e-6)
+    # Cents of the marts: S07 x 3 and S10 past due (1800) of 1888.84 open (S09's April invoice,
+    # 100 USD / 1.1605 = 86.17, and its three 1.05 USD invoices, 1.05 / 1.1760 = 0.89 each, at
+    # the ECB rates of their issue dates, are current).
+    assert float(row["delinquency_rate"]) == pytest.approx(1800 / 1888.84, abs=1e-6)
     assert float(row["delinquency_rate_subscriptions"]) == pytest.approx(2 / 9)
     assert float(row["revenue_at_risk"]) == 300
 
@@ -73,8 +74,9 @@ def test_monthly_metrics(mf):
         )  # fmt: skip
     }
     feb, mar = rows["2026-02-01"], rows["2026-03-01"]
-    # Over the 2-decimal figures of collections_monthly (billed 1186.21).
-    assert float(feb["dso"]) == pytest.approx(700 / 1186.21 * 28, abs=1e-6)
+    # Over the 2-decimal figures of collections_monthly (billed 1100 + S09's 100 USD at the ECB
+    # rate of Friday 2026-01-30 for Sunday Feb 1, 1.1919: 83.90 -> 1183.90).
+    assert float(feb["dso"]) == pytest.approx(700 / 1183.90 * 28, abs=1e-6)
     assert float(mar["involuntary_churn_rate"]) == pytest.approx(1 / 9)
     # Recovery by month of entering recovery: February 2 of 5 (S03, S08) within 60 days.
     assert float(feb["recovery_rate"]) == pytest.approx(0.4)

@@ -16,45 +16,48 @@ ledger as (
     select * from {{ ref('int_invoice_ledger') }}
 ),
 
-data_start as (
-    -- The first day the data covers: the ledger's first movement (nothing is known before it).
-    select min(event_date) as data_start_date from ledger
-),
-
 months as (
     select
         month_start::date as month_start,
-        greatest(month_start::date, data_start.data_start_date) as coverage_start,
-        least(last_day(month_start), as_of.as_of_date) as month_end,
-        month_start::date >= data_start.data_start_date
-        and last_day(month_start) <= as_of.as_of_date as is_complete_month
-    from as_of
-    cross join data_start
+        greatest(month_start::date, coverage.coverage_start_date) as coverage_start,
+        least(last_day(month_start), coverage.coverage_end_date) as month_end,
+        {{ is_complete_month('month_start::date') }} as is_complete_month
+    from {{ ref('int_data_coverage') }} as coverage
     cross join unnest(generate_series(
-        date_trunc('month', data_start.data_start_date),
-        date_trunc('month', as_of.as_of_date),
+        date_trunc('month', coverage.coverage_start_date),
+        date_trunc('month', coverage.coverage_end_date),
         interval 1 month
     )) as spine (month_start)
 ),
 
 snapshots as (
-    -- Every open invoice at every month end, with its bucket then.
+    -- Every open invoice at every month end, with its bucket then, and its open balance revalued
+    -- at the month end's rate (closing rate), rounded once per invoice.
     select
         months.month_start,
         periods.invoice_id,
         periods.amount_open_reporting,
+        {{ to_reporting('periods.amount_open', 'closing_fx.rate_to_reporting') }}
+            as amount_open_reporting_at_closing_rate,
         periods.ageing_bucket
     from months
     inner join {{ ref('int_invoice_balance_periods') }} as periods
         on months.month_end >= periods.start_date
             and months.month_end < periods.end_date
+    left join {{ ref('int_invoices_resolved') }} as invoices
+        on periods.invoice_id = invoices.invoice_id
+    left join {{ ref('int_fx_rates') }} as closing_fx
+        on invoices.currency = closing_fx.currency
+            and months.month_end >= closing_fx.valid_from
+            and months.month_end < closing_fx.valid_to
 ),
 
 balances as (
     select
         month_start,
         sum(amount_open_reporting) as closing,
-        sum(amount_open_reporting) filter (where ageing_bucket = 'current') as closing_current
+        sum(amount_open_reporting) filter (where ageing_bucket = 'current') as closing_current,
+        sum(amount_open_reporting_at_closing_rate) as closing_at_closing_rate
     from snapshots
     group by month_start
 ),
@@ -179,6 +182,7 @@ assembled as (
         coalesce(flows.returned, 0) as returned,
         coalesce(balances.closing, 0) as closing,
         coalesce(balances.closing_current, 0) as closing_current,
+        coalesce(balances.closing_at_closing_rate, 0) as closing_at_closing_rate,
         coalesce(billing_cohorts.cohort_written_off, 0) as cohort_written_off,
         roll_rates.* exclude (month_start),
         -- No subscriptions loaded: the cross join has no rows, and 0 (not null) is the truth.
@@ -211,6 +215,8 @@ select
     written_off::decimal(18, 2) as written_off_reporting,
     closing::decimal(18, 2) as closing_receivables_reporting,
     closing_current::decimal(18, 2) as closing_current_reporting,
+    closing_at_closing_rate::decimal(18, 2) as closing_receivables_reporting_at_closing_rate,
+    (closing_at_closing_rate - closing)::decimal(18, 2) as fx_revaluation_reporting,
     round(closing / nullif(billed, 0) * days_in_period, 2)::decimal(10, 2) as dso_days,
     round(
         (opening + billed - closing) / nullif(opening + billed - closing_current, 0) * 100, 4

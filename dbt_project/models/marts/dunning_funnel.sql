@@ -34,9 +34,10 @@ outcomes as (
 )
 
 select
-    sent_month,
-    channel,
-    template,
+    outcomes.sent_month,
+    outcomes.channel,
+    outcomes.template,
+    coalesce({{ is_complete_month('outcomes.sent_month') }}, false) as is_complete_month,
     count(*)::integer as messages_sent,
     count(*) filter (where is_opened)::integer as messages_opened,
     count(*) filter (where is_clicked)::integer as messages_clicked,
@@ -50,4 +51,5 @@ select
         6
     )::decimal(9, 6) as paid_in_window_rate
 from outcomes
-group by sent_month, channel, template
+cross join {{ ref('int_data_coverage') }} as coverage
+group by all

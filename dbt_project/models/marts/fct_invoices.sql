@@ -90,6 +90,16 @@ select
         as amount_paid_reporting,
     balances.amount_collected_reporting::decimal(18, 2) as amount_collected_reporting,
     balances.amount_open_reporting::decimal(18, 2) as amount_remaining_reporting,
+    -- The open balance revalued at the as-of date's rate (closing rate), rounded once per
+    -- invoice; the revaluation is its difference to the historical (issue-date) cents, which no
+    -- ledger flow or identity includes.
+    closing_fx.rate_to_reporting as fx_rate_closing,
+    {{ to_reporting('balances.amount_open', 'closing_fx.rate_to_reporting') }}
+        as amount_remaining_reporting_at_closing_rate,
+    (
+        {{ to_reporting('balances.amount_open', 'closing_fx.rate_to_reporting') }}
+        - balances.amount_open_reporting
+    )::decimal(18, 2) as fx_revaluation_reporting,
     balances.amount_written_off_reporting::decimal(18, 2) as amount_written_off_reporting,
     balances.amount_returned::decimal(18, 2) as amount_returned,
     balances.amount_returned_reporting::decimal(18, 2) as amount_returned_reporting,
@@ -128,4 +138,8 @@ left join {{ ref('int_invoice_recovery') }} as recovery
     on balances.invoice_id = recovery.invoice_id
 left join {{ ref('int_invoice_segments') }} as segments
     on balances.invoice_id = segments.invoice_id
+left join {{ ref('int_fx_rates') }} as closing_fx
+    on balances.currency = closing_fx.currency
+        and balances.as_of_date >= closing_fx.valid_from
+        and balances.as_of_date < closing_fx.valid_to
 left join attempt_counts on balances.invoice_id = attempt_counts.invoice_id

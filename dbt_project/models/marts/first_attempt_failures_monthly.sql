@@ -29,12 +29,6 @@ invoices as (
         on invoices.invoice_id = segments.invoice_id
     where invoices.is_receivable
         and invoices.billing_reason in ('subscription_create', 'subscription_cycle')
-),
-
-coverage as (
-    select
-        (select min(event_date) from {{ ref('int_invoice_ledger') }}) as data_start_date,
-        (select as_of_date from {{ ref('int_as_of') }}) as as_of_date
 )
 
 select
@@ -44,11 +38,7 @@ select
     invoices.payment_method,
     invoices.currency,
     '{{ var("reporting_currency") }}' as reporting_currency,
-    coalesce(
-        invoices.month_start >= any_value(coverage.data_start_date)
-        and last_day(invoices.month_start) <= any_value(coverage.as_of_date),
-        false
-    ) as is_complete_month,
+    coalesce({{ is_complete_month('invoices.month_start') }}, false) as is_complete_month,
     count(*)::integer as invoices_first_attempted,
     count(*) filter (where invoices.is_first_attempt_failed)::integer as first_attempts_failed,
     round(count(*) filter (where invoices.is_first_attempt_failed) / count(*), 6)::decimal(9, 6)
@@ -62,5 +52,5 @@ select
         6
     )::decimal(9, 6) as first_attempt_amount_failure_rate
 from invoices
-cross join coverage
-group by invoices.month_start, invoices.plan, invoices.country, invoices.payment_method, invoices.currency
+cross join {{ ref('int_data_coverage') }} as coverage
+group by all

@@ -62,6 +62,8 @@ select
     plans.kind,
     plans.agreed_at,
     date_trunc('month', plans.agreed_at)::date as agreed_month,
+    coalesce({{ is_complete_month("date_trunc('month', plans.agreed_at)::date") }}, false)
+        as is_complete_month,
     plans.currency,
     plans.total_amount,
     fx.reporting_currency,
@@ -94,3 +96,4 @@ left join {{ ref('int_fx_rates') }} as fx
     on plans.currency = fx.currency
         and plans.agreed_at::date >= fx.valid_from
         and plans.agreed_at::date < fx.valid_to
+cross join {{ ref('int_data_coverage') }} as coverage

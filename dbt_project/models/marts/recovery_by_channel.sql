@@ -36,6 +36,7 @@ channels as (
 select
     channels.recovery_cohort_month as cohort_month,
     channels.recovery_channel,
+    coalesce({{ is_complete_month('channels.recovery_cohort_month') }}, false) as is_complete_month,
     '{{ var("reporting_currency") }}' as reporting_currency,
     channels.invoices_recovered::integer as invoices_recovered,
     channels.amount_recovered::decimal(18, 2) as amount_recovered_reporting,
@@ -54,3 +55,4 @@ select
     ::decimal(9, 6) as channel_recovered_revenue_rate
 from channels
 inner join cohorts on channels.recovery_cohort_month = cohorts.recovery_cohort_month
+cross join {{ ref('int_data_coverage') }} as coverage

@@ -125,6 +125,11 @@ def test_dbt_project_vars_and_their_environment_defaults():
         # years (tests/alerting/test_cusum.py derives it and follows a thin incident to it).
         "failure_rate_cusum_years_per_false_alarm": 100,
         "failure_rate_cusum_odds_ratio": 4,
+        # The daily dispute CUSUM: h = ln(365 x years) (disputes_daily.yml unit test
+        # cusum_alarms_on_the_day_a_spike_crosses_the_bar works a spike to it).
+        "dispute_cusum_rate_ratio": 6,
+        "dispute_cusum_baseline_lag_days": 7,
+        "dispute_cusum_years_per_false_alarm": 100,
     }
     # Their defaults are Settings' (EUR, "arrears"), exported to dbt.
     exports = load_settings({}).exports()
@@ -162,6 +167,7 @@ MONITORING_VAR_DEFAULTS = {
     "incident_card_testing_critical_cards": "50",
     "incident_card_testing_critical_validated": "5",
     "incident_dispute_critical_lift": "5",
+    "incident_example_count": "3",
     "dispute_baseline_days": "28",
     "dispute_min_history_days": "14",
     "dispute_screening_score": "3",

@@ -122,7 +122,7 @@ def test_the_report_of_one_size_and_seed():
         "generate_s": 0.5, "build_s": 30.0, "truth": [], "alerts": [], "first_hours": {},
         "hours": ("stripe", [Hour(3, 0, 0.1, 0.12)] * 200, 0.0), "messages": {},
     }  # fmt: skip
-    args = argparse.Namespace(months=12, seeds=[1], clean_months=6, clean_seeds=[5])
+    args = argparse.Namespace(months=12, clean_months=6, typical_incidents=False)
     text = report(args, [run], [clean])
     assert "| 5,000 | processor_outage | 1/1 | 1/2 | 60 min | 60 min |" in text
     assert "| 5,000 | card_testing | 1/1 | 1/1 | 3 min | 3 min |" in text

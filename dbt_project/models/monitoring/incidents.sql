@@ -244,5 +244,12 @@ select
     end as summary,
     'select * from marts.anomalies where incident_id = ''' || incident_id
     || ''' order by window_start' as drill_query,
-    as_of_at as as_of
+    as_of_at as as_of,
+    -- what to act on: example attempts and customers, where they concentrate (int_incident_examples)
+    examples.example_attempt_ids,
+    examples.example_customers,
+    examples.top_decline_codes,
+    examples.top_card_bins,
+    examples.top_card_countries
 from classified
+left join {{ ref('int_incident_examples') }} as examples using (incident_id)

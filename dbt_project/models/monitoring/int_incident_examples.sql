@@ -37,30 +37,32 @@ failed_in_segment as (
         attempts.attempt_id
     from windows
     inner join attempts
-        on not attempts.is_success
-            and attempts.attempted_at >= windows.window_start
+        on
+            windows.window_start <= attempts.attempted_at
             and (
-                attempts.attempted_at < windows.window_end
-                or windows.detector = 'card_testing' and attempts.attempted_at = windows.window_end
+                windows.window_end > attempts.attempted_at
+                or windows.detector = 'card_testing' and windows.window_end = attempts.attempted_at
             )
             and case windows.segment_type
                 when 'overall' then true
-                when 'processor' then attempts.processor = windows.segment_value
-                when 'payment_method' then attempts.payment_method = windows.segment_value
-                when 'card_brand' then attempts.card_brand = windows.segment_value
-                when 'card_country' then attempts.card_country = windows.segment_value
-                when 'plan' then attempts.plan = windows.segment_value
-                when 'decline_class' then attempts.decline_class = windows.segment_value
-                when 'customer' then attempts.customer_id = windows.segment_value
-                when 'device' then attempts.device_id = windows.segment_value
-                when 'card_bin' then attempts.card_bin = windows.segment_value
+                when 'processor' then windows.segment_value = attempts.processor
+                when 'payment_method' then windows.segment_value = attempts.payment_method
+                when 'card_brand' then windows.segment_value = attempts.card_brand
+                when 'card_country' then windows.segment_value = attempts.card_country
+                when 'plan' then windows.segment_value = attempts.plan
+                when 'decline_class' then windows.segment_value = attempts.decline_class
+                when 'customer' then windows.segment_value = attempts.customer_id
+                when 'device' then windows.segment_value = attempts.device_id
+                when 'card_bin' then windows.segment_value = attempts.card_bin
                 else false
             end
-            and (
-                windows.detector = 'card_testing'
-                or attempts.attempt_trigger is distinct from 'card_verification'
-            )
-    where windows.detector in ('failure_rate', 'card_testing')
+    where
+        windows.detector in ('failure_rate', 'card_testing')
+        and not attempts.is_success
+        and (
+            windows.detector = 'card_testing'
+            or attempts.attempt_trigger is distinct from 'card_verification'
+        )
 ),
 
 disputed as (
@@ -69,7 +71,7 @@ disputed as (
         disputes.attempt_id
     from windows
     inner join {{ ref('int_monitoring_disputes') }} as disputes
-        on disputes.day_start >= windows.window_start and disputes.day_start < windows.window_end
+        on windows.window_start <= disputes.day_start and windows.window_end > disputes.day_start
     where windows.detector = 'dispute_spike'
 ),
 
@@ -77,31 +79,71 @@ behind as (
     select
         incident.incident_id,
         attempts.*
-    from (select * from failed_in_segment union all select * from disputed) as incident
+    from (
+        select * from failed_in_segment
+        union all
+        select * from disputed
+    ) as incident
     inner join attempts on incident.attempt_id = attempts.attempt_id
 ),
 
--- The `examples` most frequent values of a column, as "value (count)".
-{%- for column in ['decline_code', 'card_bin', 'card_country'] %}
+counted as (
+    select
+        incident_id,
+        'decline_code' as attribute,
+        decline_code as value,
+        count(*) as n
+    from behind
+    where decline_code is not null
+    group by all
+    union all
+    select
+        incident_id,
+        'card_bin' as attribute,
+        card_bin as value,
+        count(*) as n
+    from behind
+    where card_bin is not null
+    group by all
+    union all
+    select
+        incident_id,
+        'card_country' as attribute,
+        card_country as value,
+        count(*) as n
+    from behind
+    where card_country is not null
+    group by all
+),
 
-top_{{ column }} as (
+-- The `examples` most frequent values of each, as "value (count)", most first.
+top_values as (
     select
         incident_id,
         array_to_string(
-            list(value || ' (' || n || ')' order by n desc, value)[1:{{ examples }}], ', '
-        ) as top_values
-    from (
-        select
-            incident_id,
-            {{ column }} as value,
-            count(*) as n
-        from behind
-        where {{ column }} is not null
-        group by all
-    ) as counted
+            (
+                list(value || ' (' || n || ')' order by n desc, value asc)
+                filter (where attribute = 'decline_code')
+            )[1:{{ examples }}],
+            ', '
+        ) as top_decline_codes,
+        array_to_string(
+            (
+                list(value || ' (' || n || ')' order by n desc, value asc)
+                filter (where attribute = 'card_bin')
+            )[1:{{ examples }}],
+            ', '
+        ) as top_card_bins,
+        array_to_string(
+            (
+                list(value || ' (' || n || ')' order by n desc, value asc)
+                filter (where attribute = 'card_country')
+            )[1:{{ examples }}],
+            ', '
+        ) as top_card_countries
+    from counted
     group by incident_id
 ),
-{%- endfor %}
 
 firsts as (
     select
@@ -110,11 +152,13 @@ firsts as (
             as example_attempt_ids,
         -- customer ids stay in the warehouse; a message shows their last characters, enough to
         -- tell them apart and look them up there
-        array_to_string(
-            list(distinct '…' || right(customer_id, 4) order by '…' || right(customer_id, 4))[1:{{ examples }}],
-            ', '
-        ) as example_customers
-    from behind
+        array_to_string(list(distinct masked order by masked)[1:{{ examples }}], ', ') as example_customers
+    from (
+        select
+            *,
+            '…' || right(customer_id, 4) as masked
+        from behind
+    ) as with_masked
     group by incident_id
 )
 
@@ -122,10 +166,8 @@ select
     firsts.incident_id,
     firsts.example_attempt_ids,
     firsts.example_customers,
-    top_decline_code.top_values as top_decline_codes,
-    top_card_bin.top_values as top_card_bins,
-    top_card_country.top_values as top_card_countries
+    top_values.top_decline_codes,
+    top_values.top_card_bins,
+    top_values.top_card_countries
 from firsts
-left join top_decline_code on firsts.incident_id = top_decline_code.incident_id
-left join top_card_bin on firsts.incident_id = top_card_bin.incident_id
-left join top_card_country on firsts.incident_id = top_card_country.incident_id
+left join top_values on firsts.incident_id = top_values.incident_id

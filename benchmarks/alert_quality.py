@@ -323,7 +323,11 @@ def minimum_detectable(curve: dict[tuple, tuple], which: int) -> dict[int, float
 
 def load_busiest_processor_hours(published_path: Path) -> tuple[str, list[Hour], float]:
     """The hourly series of the processor with the most attempts, and the largest difference
-    between the model's `cusum` column and `cusum_path` on it (the reimplementation's check)."""
+    between the model's `cusum` column and `cusum_path` on it (the reimplementation's check).
+
+    Attribution (an hour whose excess another segment explains adds nothing) is a model stage
+    not reimplemented here: an hour to which the model gave no evidence while the counts would
+    give some is taken as attributed (no baseline for the CUSUM)."""
     from orchestration.publish import open_published
 
     with open_published(published_path) as con:
@@ -332,13 +336,18 @@ def load_busiest_processor_hours(published_path: Path) -> tuple[str, list[Hour],
             "where segment_type = 'processor' group by 1 order by sum(attempts) desc limit 1"
         ).fetchall()
         rows = con.execute(
-            "select attempts, failures, expected_rate, expected_rate_upper, cusum, "
-            "explained_by is not null from marts.failure_rates_hourly "
+            "select attempts, failures, expected_rate, expected_rate_upper, cusum_increment, "
+            "cusum from marts.failure_rates_hourly "
             "where segment_type = 'processor' and segment_value = ? order by window_start",
             [processor],
         ).fetchall()
-    hours = [Hour(int(a), int(f), e, None if explained else u) for a, f, e, u, _, explained in rows]
-    model = [float(c or 0) for *_, c, _ in rows]
+    hours = []
+    for attempts, failures, expected, upper, model_increment, _ in rows:
+        hour = Hour(int(attempts), int(failures), expected, upper)
+        if not model_increment and cusum_increment(hour):
+            hour = Hour(int(attempts), int(failures), expected, None)
+        hours.append(hour)
+    model = [float(r[-1] or 0) for r in rows]
     gap = max((abs(a - b) for a, b in zip(cusum_path(hours), model, strict=True)), default=0.0)
     return processor, hours, gap
 

@@ -530,13 +530,15 @@ def power_curve_section(clean: list[dict]) -> list[str]:
         f"binomial tail against the expected rate ≤ {ORACLE_P:g}. Minimum detectable = lowest "
         f"failure rate caught with probability ≥ {DETECTION_PROBABILITY:.0%}.",
         "",
-        "| customers | processor | attempts/h (median judged) | duration | CUSUM | oracle | "
-        "model check |",
-        "|---|---|---|---|---|---|---|",
     ]
     for r in clean:
         if not r.get("hours"):
             continue
+        lines += [
+            "| customers | processor | attempts/h (median judged) | duration | CUSUM | oracle | "
+            "model check |",
+            "|---|---|---|---|---|---|---|",
+        ]
         processor, hours, gap = r["hours"]
         curve = power_curve(hours)
         cusum, oracle = minimum_detectable(curve, 0), minimum_detectable(curve, 1)

@@ -167,6 +167,12 @@ def test_dbt_project_vars_and_their_environment_defaults():
         "dispute_spike_min_score": 4,
         "dispute_continue_score": 1.3,
         "dispute_continue_lift": 2,
+        "incident_example_count": 3,
+        # The daily dispute CUSUM: h = ln(365 x years) (disputes_daily.yml unit test
+        # cusum_alarms_on_the_day_a_spike_crosses_the_bar works a spike to it).
+        "dispute_cusum_rate_ratio": 6,
+        "dispute_cusum_baseline_lag_days": 7,
+        "dispute_cusum_years_per_false_alarm": 100,
     }
     # Their defaults are Settings' (EUR, "arrears"), exported to dbt.
     exports = load_settings({}).exports()

@@ -640,6 +640,38 @@ def test_dispute_spike_is_visible_in_the_data(medium):
     assert inside / days > 3 * max(before / 28, 0.1)
 
 
+def test_varied_incident_sizes_run_from_barely_detectable_to_obvious():
+    """`varied_incidents` redraws sizes from wide ranges (the benchmark's power curve) and keeps
+    when and where each incident happens; seeds differ in size."""
+    from orchestration.generator.incidents import schedule, vary_magnitudes
+    from orchestration.generator.timeutil import DAY, HOUR, MINUTE
+
+    t1 = int((END - datetime(1970, 1, 1)).total_seconds())
+    outages, spikes, multipliers, attacks = [], [], [], []
+    for seed in range(60):
+        incidents = schedule(np.random.default_rng(seed), t1 - 365 * DAY, t1)
+        placed = [(i.kind, i.value, i.start) for i in incidents]
+        vary_magnitudes(np.random.default_rng(10_000 + seed), incidents)
+        assert [(i.kind, i.value, i.start) for i in incidents] == placed
+        for i in incidents:
+            if i.kind == "processor_outage":
+                outages.append((i.failure_probability, i.end - i.start))
+                assert i.details["failure_probability"] == i.failure_probability
+            elif i.kind == "issuer_spike":
+                spikes.append(i.failure_probability)
+            elif i.kind == "dispute_spike":
+                multipliers.append(i.details["multiplier"])
+            else:
+                attacks.append(i.details["attempts"])
+    rates, durations = zip(*outages, strict=True)
+    # Typical outages fail 45-65 % of attempts for 2-6 h; varied ones 20-90 % for 30 min to 6 h.
+    assert min(rates) < 0.3 and max(rates) > 0.8 and 0.2 <= min(rates) <= max(rates) <= 0.9
+    assert min(durations) == 30 * MINUTE and max(durations) == 6 * HOUR
+    assert min(spikes) < 0.25 and max(spikes) > 0.55
+    assert (min(multipliers), max(multipliers)) == (2, 10)  # typical: 4-8
+    assert min(attacks) < 50 and max(attacks) > 550  # typical: 300-600
+
+
 def _window_scores(con) -> float:
     """Largest binomial z-score of a segment's 4-hour failure count against the same segment's
     failure rate in the same hours of the day (the billing runs make hours differ)."""

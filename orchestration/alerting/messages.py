@@ -122,6 +122,23 @@ def _how_big(incident: dict[str, Any]) -> str:
     return f"{text} ({score[0]})" if score else text
 
 
+# Where on-call starts looking (marts.incidents, from int_incident_examples); absent for
+# incidents without attempts behind them (network ratios).
+EXAMPLE_FIELDS = (
+    ("example_attempt_ids", "Example attempts"),
+    ("example_customers", "Customers (masked)"),
+    ("top_decline_codes", "Decline codes"),
+    ("top_card_bins", "Top card BINs"),
+    ("top_card_countries", "Issuing countries"),
+)
+
+
+def _examples(incident: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (label, str(incident[column])) for column, label in EXAMPLE_FIELDS if incident.get(column)
+    )
+
+
 def render(
     alert_id: str, kind: str, incident: dict[str, Any], dashboard_url: str | None
 ) -> Message:
@@ -152,6 +169,7 @@ def render(
         ("Since", since),
         ("Revenue affected", _revenue(incident.get("revenue_affected"), currency)),
         ("Severity", severity),
+        *_examples(incident),
         ("Alert", alert_id),
     )
     query = str(

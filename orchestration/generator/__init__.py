@@ -32,6 +32,7 @@ from orchestration.generator.incidents import (
     Incident,
     IncidentModel,
     schedule,
+    vary_magnitudes,
 )
 from orchestration.generator.realistic import add_realistic_shapes
 from orchestration.generator.simulate import CardTesting, Chunk, World, make_bins
@@ -61,6 +62,10 @@ class GeneratorConfig:
     # `standard`: the simulation alone. `realistic`: plus the odd shapes of real exports ($0
     # trials and coupons, clock skew, guests, one-off charges, a backfill; generator/realistic.py).
     profile: str = "standard"
+    # Incident sizes: typical (each plainly visible; what the sample's tests were written
+    # against) or `varied_incidents`, from barely detectable to obvious (the alert-quality
+    # benchmark's power curve; incidents.vary_magnitudes).
+    varied_incidents: bool = False
 
 
 @dataclass
@@ -127,6 +132,8 @@ def generate(
     t1 = _epoch_seconds(config.end)
     t0 = int(add_months(np.array([t1]), -config.months)[0])
     incidents: list[Incident] = schedule(_rng(config.seed, 0), t0, t1) if config.incidents else []
+    if config.varied_incidents:
+        vary_magnitudes(_rng(config.seed, 6), incidents)
     model = IncidentModel(incidents, _rng(config.seed, 1))
     world = World(t0, t1, make_bins(_rng(config.seed, 2)), model)
     testing = model.by_kind(CARD_TESTING)

@@ -123,6 +123,28 @@ def _make(rng: np.random.Generator, kind: str, lo: int, hi: int) -> Incident:
     )  # fmt: skip
 
 
+def vary_magnitudes(rng: np.random.Generator, incidents: list[Incident]) -> None:
+    """Redraw each incident's size from barely detectable to obvious, for a power curve.
+
+    `schedule` draws typical sizes (an outage failing 45-65 % of attempts for 2-6 h, disputes
+    4-8x): every one is plainly visible at 4,000 customers, which the sample's tests rely on.
+    Scoring a detector needs sizes along its whole curve, so here the strength is drawn from
+    wide ranges (placement, segment and duration of days are kept)."""
+    for inc in incidents:
+        if inc.kind == PROCESSOR_OUTAGE:
+            inc.failure_probability = round(float(rng.uniform(0.2, 0.9)), 2)
+            duration = int(rng.integers(2, 25)) * 15 * MINUTE  # 30 min to 6 h
+            inc.end = inc.start + duration
+        elif inc.kind == ISSUER_SPIKE:
+            inc.failure_probability = round(float(rng.uniform(0.2, 0.6)), 2)
+        elif inc.kind == CARD_TESTING:
+            inc.details["attempts"] = int(rng.integers(20, 601))
+        else:
+            inc.details["multiplier"] = int(rng.integers(2, 11))
+        if inc.failure_probability:
+            inc.details["failure_probability"] = inc.failure_probability
+
+
 class IncidentModel:
     """Extra failures caused by outages and issuer spikes, drawn from a separate random stream
     so the base data's draws are not shifted by them."""

@@ -31,6 +31,8 @@ INCIDENT_COLUMNS = {
     "peak_expected_value": "double", "peak_score": "double", "peak_lift": "double",
     "revenue_affected": "decimal(18,2)", "reporting_currency": "varchar", "severity": "varchar",
     "summary": "varchar", "drill_query": "varchar", "as_of": "timestamp",
+    "example_attempt_ids": "varchar", "example_customers": "varchar",
+    "top_decline_codes": "varchar", "top_card_bins": "varchar", "top_card_countries": "varchar",
 }  # fmt: skip
 
 
@@ -159,6 +161,12 @@ def incident(**overrides: Any) -> dict[str, Any]:
         "summary": None,
         "drill_query": "select * from marts.anomalies where incident_id = 'inc-adyen-1'",
         "as_of": datetime(2026, 3, 4, 16),
+        # What int_incident_examples gives: 412 failed attempts, these the first three.
+        "example_attempt_ids": "py_0a1, py_0a2, py_0a3",
+        "example_customers": "…7Qx2, …b9Lm, …Zk41",
+        "top_decline_codes": "processing_error (250), issuer_not_available (162)",
+        "top_card_bins": "424242 (41), 535522 (30), 411111 (22)",
+        "top_card_countries": "DE (180), FR (96), NL (51)",
     }
     row.update(overrides)
     return row

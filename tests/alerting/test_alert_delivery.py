@@ -76,6 +76,16 @@ def test_opening_notifies_every_channel_once_with_the_context_to_act(
     assert fields["Since"] == "2026-03-04 14:00 UTC, still open"
     assert fields["Revenue affected"] == "12,345.67 EUR"
     assert fields["Severity"] == "critical"
+    # Where to start: the fixture row's examples, each in its own field, in this order.
+    assert [f["title"] for f in payload["attachments"][0]["fields"]][6:11] == [
+        "Example attempts", "Customers (masked)", "Decline codes", "Top card BINs",
+        "Issuing countries",
+    ]  # fmt: skip
+    assert fields["Example attempts"] == "py_0a1, py_0a2, py_0a3"
+    assert fields["Customers (masked)"] == "…7Qx2, …b9Lm, …Zk41"
+    assert fields["Decline codes"] == "processing_error (250), issuer_not_available (162)"
+    assert fields["Top card BINs"] == "424242 (41), 535522 (30), 411111 (22)"
+    assert fields["Issuing countries"] == "DE (180), FR (96), NL (51)"
     assert payload["attachments"][0]["color"] == "#d00000"
     blocks_text = json.dumps(payload["blocks"])
     assert "http://dash.example.test:8501/fraud_alerts?incident_id=inc-adyen-1" in blocks_text
@@ -90,6 +100,8 @@ def test_opening_notifies_every_channel_once_with_the_context_to_act(
     assert email["X-Arrears-Alert-Id"] == "inc-adyen-1"
     body = email.get_content()
     assert "Revenue affected: 12,345.67 EUR" in body
+    assert "Example attempts: py_0a1, py_0a2, py_0a3\r\n" in body
+    assert "Top card BINs: 424242 (41), 535522 (30), 411111 (22)\r\n" in body
     assert "Dashboard: http://dash.example.test:8501/fraud_alerts?incident_id=inc-adyen-1" in body
 
     log_lines = (tmp_path / "alerts.log").read_text().splitlines()
@@ -358,4 +370,14 @@ def test_a_card_testing_alert_counts_its_tries_and_invents_no_score():
     )  # fmt: skip
     fields = dict(message.fields)
     assert fields["How big"] == "23 distinct cards tried, 29 of 31 attempts failed"
+    # A network-ratio incident has no attempts behind it: no example fields, not empty ones.
+    bare = render(
+        "inc-vamp-1", "opened",
+        incident(
+            detector="network_ratio", example_attempt_ids=None, example_customers=None,
+            top_decline_codes=None, top_card_bins=None, top_card_countries=None,
+        ),
+        None,
+    )  # fmt: skip
+    assert "Example attempts" not in dict(bare.fields) and "Decline codes" not in bare.text
     assert message.link == "http://dash.example.test:8501/fraud_alerts?incident_id=inc-ct-1"

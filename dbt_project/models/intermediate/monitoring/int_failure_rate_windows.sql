@@ -19,7 +19,7 @@
 {%- set cusum_years = var('failure_rate_cusum_years_per_false_alarm') %}
 {#- The CUSUM's alarm bar in nats, from its false-alarm target (dbt_project.yml, failure_rates.yml):
     at most one false alarm per segment per `cusum_years` years of hourly windows. -#}
-{%- set cusum_bar = 'ln(' ~ (8760 * cusum_years) ~ ')' %}
+{%- set cusum_alarm_bar = cusum_bar(8760, cusum_years) %}
 {#- The scores and the anomaly rule are macros (macros/monitoring/), shared by windows and stretches. -#}
 
 with counts as (
@@ -597,7 +597,7 @@ cusum_runs as (
 cusum_alarms as (
     select
         *,
-        min(window_start) filter (where cusum >= {{ cusum_bar }}) over (
+        min(window_start) filter (where cusum >= {{ cusum_alarm_bar }}) over (
             partition by window_grain, segment_type, segment_value, cusum_run
         ) as cusum_alarm_start
     from cusum_runs

@@ -9,6 +9,9 @@
 {%- set min_score = var('dispute_spike_min_score') %}
 {%- set continue_score = var('dispute_continue_score') %}
 {%- set continue_lift = var('dispute_continue_lift') %}
+{%- set cusum_ratio = var('dispute_cusum_rate_ratio') %}
+{%- set cusum_lag = var('dispute_cusum_baseline_lag_days') %}
+{%- set cusum_alarm_bar = cusum_bar(365, var('dispute_cusum_years_per_false_alarm')) %}
 
 with disputes as (
     select * from {{ ref('int_monitoring_disputes') }}
@@ -68,10 +71,17 @@ baseline as (
             avg(disputes) filter (where not is_screened_out) over history,
             avg(disputes) filter (where not is_screened_out) over last_week
         ) as expected_disputes,
-        count(*) filter (where not is_screened_out) over history as history_days
+        count(*) filter (where not is_screened_out) over history as history_days,
+        -- The CUSUM's baseline: the same days, ending `dispute_cusum_baseline_lag_days` earlier.
+        avg(disputes) filter (where not is_screened_out) over lagged_history as lagged_expected_disputes,
+        count(*) filter (where not is_screened_out) over lagged_history as lagged_history_days
     from screened
     window
         history as (order by day_start rows between {{ history_days }} preceding and 1 preceding),
+        lagged_history as (
+            order by day_start
+            rows between {{ history_days + cusum_lag }} preceding and {{ cusum_lag + 1 }} preceding
+        ),
         last_week as (order by day_start rows between 7 preceding and 1 preceding)
 ),
 
@@ -111,6 +121,11 @@ final as (
             else 0
         end::decimal(18, 2) as revenue_affected,
         is_screened_out,
+        -- at least one dispute per baseline window: a quiet month does not make each dispute
+        -- free evidence
+        case when lagged_history_days >= {{ min_history_days }}
+                then greatest(lagged_expected_disputes, 1.0 / {{ history_days }})
+        end as cusum_baseline_disputes,
         coalesce(
             expected_disputes_upper is not null
             and disputes >= {{ min_disputes }}
@@ -122,6 +137,54 @@ final as (
     from scored
 ),
 
+-- Evidence that accumulates across days: a Poisson CUSUM (disputes_daily.yml "Accumulated
+-- evidence"), S_t = max(0, S_{t-1} + x_t), written as the walk minus its lowest point so far.
+-- Days without a baseline add nothing.
+cusum_walks as (
+    select
+        *,
+        sum(cusum_increment) over by_day as cusum_walk
+    from (
+        select
+            *,
+            coalesce(
+                {{ poisson_cusum_increment('disputes', 'cusum_baseline_disputes', cusum_ratio) }}, 0
+            ) as cusum_increment
+        from final
+    ) as with_increments
+    window by_day as (order by day_start rows unbounded preceding)
+),
+
+cusum_runs as (
+    select
+        *,
+        -- a run starts after each day at which the statistic is back at 0
+        count(*) filter (where cusum <= 0) over (order by day_start rows unbounded preceding) as cusum_run
+    from (
+        select
+            *,
+            cusum_walk - least(min(cusum_walk) over (order by day_start rows unbounded preceding), 0) as cusum
+        from cusum_walks
+    ) as with_statistic
+),
+
+-- The alarm: the first day of a run at which the statistic reaches the bar; the days of the run
+-- up to it hold the evidence (the change point is the run's first day) and open the incident
+-- from there. Known on the alarm day, so the incident's start never moves on later runs.
+cusum_flagged as (
+    select
+        * exclude (cusum_walk, cusum_run, cusum_alarm_day),
+        coalesce(day_start = cusum_alarm_day, false) as is_cusum_alarm,
+        coalesce(cusum > 0 and day_start <= cusum_alarm_day, false) as is_cusum_member
+    from (
+        select
+            *,
+            min(day_start) filter (where cusum >= {{ cusum_alarm_bar }}) over (partition by cusum_run)
+                as cusum_alarm_day
+        from cusum_runs
+    ) as with_alarm
+),
+
 -- Hysteresis: a spike stays one incident while the following days stay high — significantly
 -- (the tail bound is loose on small counts, so also at twice the expected count).
 elevated_days as (
@@ -129,11 +192,12 @@ elevated_days as (
         *,
         coalesce(
             is_anomalous
+            or is_cusum_member
             or score >= {{ continue_score }}
             or disputes >= {{ continue_lift }} * expected_disputes,
             false
         ) as is_elevated
-    from final
+    from cusum_flagged
 ),
 
 elevated as (
@@ -163,7 +227,7 @@ stretches as (
 select
     * exclude (is_anomalous, stretch_disputes, stretch_expected_disputes, stretch_expected_upper),
     {{ poisson_tail_score('stretch_disputes', 'stretch_expected_upper') }} as stretch_score,
-    is_anomalous or coalesce(
+    is_anomalous or is_cusum_alarm or coalesce(
         is_elevated
         and not is_anomalous
         and stretch_disputes >= {{ min_disputes }}

@@ -189,7 +189,7 @@ classified as (
 )
 
 select
-    incident_id,
+    classified.incident_id,
     detector,
     incident_type,
     metric,
@@ -242,7 +242,14 @@ select
                 100 * peak_expected_value, peak_events, peak_attempts
             )
     end as summary,
-    'select * from marts.anomalies where incident_id = ''' || incident_id
+    'select * from marts.anomalies where incident_id = ''' || classified.incident_id
     || ''' order by window_start' as drill_query,
-    as_of_at as as_of
+    as_of_at as as_of,
+    -- what to act on: example attempts and customers, where they concentrate (int_incident_examples)
+    examples.example_attempt_ids,
+    examples.example_customers,
+    examples.top_decline_codes,
+    examples.top_card_bins,
+    examples.top_card_countries
 from classified
+left join {{ ref('int_incident_examples') }} as examples on classified.incident_id = examples.incident_id

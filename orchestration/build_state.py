@@ -41,7 +41,15 @@ INPUTS_TAG = "arrears/inputs"
 
 # Everything dbt parses; a change to any of these makes the saved manifest stale, and the
 # published marts possibly different.
-DBT_INPUTS = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "seeds", "tests")
+DBT_INPUTS = (
+    "dbt_project.yml",
+    "profiles.yml",
+    "packages.yml",
+    "models",
+    "macros",
+    "seeds",
+    "tests",
+)
 # The pipeline's own code: ingestion, checks, alerting and publishing shape the result too.
 CODE_DIRS = ("orchestration", "data_quality")
 LIBRARIES = ("dagster", "dagster-dbt", "dbt-core", "dbt-duckdb", "duckdb", "great-expectations")
@@ -101,16 +109,32 @@ def live_source(settings: Settings) -> str | None:
 
 
 def current_inputs(settings: Settings) -> dict[str, str]:
-    """A digest per kind of input (see INPUT_NAMES), as of now."""
+    """A digest per kind of input (see INPUT_NAMES), as of now.
+
+    Files are listed relative to their folder, and the settings digest leaves out paths: where
+    things are does not change what a build computes (the same files copied elsewhere with their
+    times build the same warehouse), while the record itself sits beside the warehouse and names
+    the published version it expects.
+    """
     landing = settings.landing_dir
-    sources = []
-    for folder in (settings.stripe_source, settings.mapped_csv_source, settings.stripe_tables_source):
+    sources = {}
+    for kind, folder in (
+        ("stripe", settings.stripe_source),
+        ("mapped_csv", settings.mapped_csv_source),
+        ("stripe_tables", settings.stripe_tables_source),
+    ):
         path = Path(folder) if folder else None
         if path and path.is_dir():
-            sources.append([str(path), _listing(path, sorted(p for p in path.rglob("*") if p.is_file()))])
+            sources[kind] = _listing(path, sorted(p for p in path.rglob("*") if p.is_file()))
         elif path and path.is_file():
-            sources.append([str(path), _stat(path)])
-    settings_fields = dataclasses.asdict(settings)  # secrets included: only a digest is kept
+            sources[kind] = _stat(path)
+    # Secrets included (only a digest is kept). The Stripe tables' location is text: a folder
+    # (listed above) or a database URI (a live source, never skipped).
+    values = {
+        name: value
+        for name, value in dataclasses.asdict(settings).items()
+        if not isinstance(value, Path) and name != "stripe_tables_source"
+    }
     return {
         "landing": _digest(
             {e.name: _listing(landing, discover_files(landing, e.name)) for e in ENTITIES}
@@ -119,7 +143,7 @@ def current_inputs(settings: Settings) -> dict[str, str]:
         "acknowledgements": _digest(_stat(settings.alert_acknowledgements_path)),
         "dbt_project": dbt_project_digest(),
         "code": _digest(_contents(REPO_ROOT, CODE_DIRS)),
-        "settings": _digest(settings_fields),
+        "settings": _digest(values),
         "libraries": _digest({name: _version(name) for name in LIBRARIES}),
     }
 
@@ -206,9 +230,7 @@ class Assessment:
     record: dict | None
 
 
-def assess(
-    settings: Settings, inputs: dict[str, str], now: datetime | None = None
-) -> Assessment:
+def assess(settings: Settings, inputs: dict[str, str], now: datetime | None = None) -> Assessment:
     """Whether the published warehouse is exactly what a build from `inputs` would publish."""
     now = now or _now()
     if reason := live_source(settings):

@@ -74,6 +74,7 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
 
 raw_assets = [_raw_asset(e) for e in ENTITIES]
 
+
 class _OneBuildAtATime(dg.Executor):
     """Dagster's in-process executor, holding the build lock (orchestration/build_lock.py) from
     before the first step to after the last, however the run was launched."""

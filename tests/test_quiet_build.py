@@ -237,3 +237,40 @@ def test_a_second_build_waits_for_the_first_then_starts_from_what_it_left(home):
     assert "The other build finished: this one starts from what it left." in out
     assert "Nothing new landed since build" in out
     assert holder(settings) is None
+
+
+def test_every_launched_run_holds_the_build_lock_from_first_step_to_last(tmp_path, monkeypatch):
+    """Runs the daemon launches (schedule, sensors, UI) go through the job's executor, which
+    takes the lock before the in-process executor's first event and frees it after its last.
+    (`arrears build` runs in-process and holds the lock itself.)"""
+    from orchestration.defs.ingestion.assets import _OneBuildAtATime, build_warehouse_job
+
+    assert build_warehouse_job.executor_def.name == "in_process_one_build_at_a_time"
+    monkeypatch.setenv("ARREARS_HOME", str(tmp_path))
+    settings = load_settings()
+    seen = []
+
+    class Steps:
+        retries = step_dependency_config = None
+
+        def execute(self, plan_context, execution_plan):
+            seen.append(holder(settings))
+            yield "first step"
+            seen.append(holder(settings))
+            yield "last step"
+
+    class Run:
+        run_id = "0123456789abcdef"
+
+    class Log:
+        def info(self, message):
+            raise AssertionError(f"nothing else holds the lock, yet: {message}")
+
+    class Context:
+        dagster_run = Run()
+        log = Log()
+
+    events = list(_OneBuildAtATime(Steps()).execute(Context(), None))
+    assert events == ["first step", "last step"]
+    assert seen[0] == seen[1] and "Dagster run 01234567" in seen[0]
+    assert holder(settings) is None

@@ -156,3 +156,7 @@ def main() -> int:
     if args.write:
         MARKDOWN.write_text(text)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -123,7 +123,7 @@ def measure(home: Path, repeat: int) -> dict[str, float]:
     return figures
 
 
-def markdown(figures: dict, home: Path, load: tuple[float, float]) -> str:
+def markdown(figures: dict, home: Path, load: tuple[float, float], about: str = "") -> str:
     from benchmarks.report import machine
 
     info = machine()
@@ -131,7 +131,7 @@ def markdown(figures: dict, home: Path, load: tuple[float, float]) -> str:
         f"Measured by `benchmarks/fixed_costs.py --home {home.name}` at commit "
         f"`{info['commit'] or '?'}` on {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
         f"load average {load[0]:.1f} before and {load[1]:.1f} after (2 cores: above 2, other "
-        "processes competed). Seconds, median of the runs.",
+        "processes competed). Seconds, median of the runs." + (f" {about}" if about else ""),
         "",
         "| fixed cost | seconds |",
         "|---|---|",
@@ -147,11 +147,12 @@ def main() -> int:
     parser.add_argument("--home", required=True, type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write", action="store_true", help=f"write {MARKDOWN.name}")
+    parser.add_argument("--about", default="", help="what the home holds, for the table's text")
     args = parser.parse_args()
     before = os.getloadavg()[0]
     figures = measure(args.home.resolve(), args.repeat)
     after = os.getloadavg()[0]
-    text = markdown(figures, args.home.resolve(), (before, after))
+    text = markdown(figures, args.home.resolve(), (before, after), args.about)
     print(text)
     if args.write:
         MARKDOWN.write_text(text)

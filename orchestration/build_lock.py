@@ -2,9 +2,9 @@
 sensor, the daily schedule, a run launched from the UI.
 
 The lock is an exclusive `flock` on `.build.lock` beside the warehouse, held for the whole build:
-`arrears build` takes it before looking at anything, and every run of the build job takes it in
-its executor (`orchestration.defs.ingestion.assets`) before its first step, so a run launched by
-the Dagster daemon waits for a person's build and the other way round. The second build waits,
+`arrears build` takes it before looking at anything, and every run launched through the Dagster
+instance takes it in its executor (`orchestration.defs.ingestion.assets`) before its first step,
+so a run launched by the daemon waits for a person's build and the other way round. The second build waits,
 saying who holds the lock; then it starts from what the first one left (often: nothing new, so
 it does nothing). The kernel releases a `flock` when its process dies, however it dies, so a
 killed build never leaves a stale lock behind.
@@ -28,9 +28,8 @@ from orchestration.config import Settings
 
 LOCK_NAME = ".build.lock"
 
-# Locks this process holds, with how many nested holders: `arrears build` holds the lock and
-# then runs the job in-process, whose executor asks for it again. A second `flock` on a new
-# descriptor would wait for the first one forever.
+# Locks this process holds, with how many nested holders: a second `flock` on a new descriptor
+# in the same process would wait for the first one forever.
 _held: dict[Path, list] = {}
 
 

@@ -77,7 +77,9 @@ raw_assets = [_raw_asset(e) for e in ENTITIES]
 
 class _OneBuildAtATime(dg.Executor):
     """Dagster's in-process executor, holding the build lock (orchestration/build_lock.py) from
-    before the first step to after the last, however the run was launched."""
+    before the first step to after the last: the executor of every run launched through the
+    instance (schedule, sensors, UI). `arrears build` runs the job with `execute_in_process`,
+    which brings its own executor; it holds the lock itself."""
 
     def __init__(self, inner: dg.Executor):
         self._inner = inner
@@ -91,8 +93,7 @@ class _OneBuildAtATime(dg.Executor):
         return self._inner.step_dependency_config
 
     def execute(self, plan_context, execution_plan):
-        # The run's environment holds the settings: the daemon's, or the ones `arrears build`
-        # exported for its in-process run (which already holds the lock: taken again, nested).
+        # The run worker's environment holds the settings, as the code location's does.
         settings = load_settings()
         what = f"Dagster run {plan_context.dagster_run.run_id[:8]}"
         with build_lock(settings, what=what, on_wait=plan_context.log.info):

@@ -274,3 +274,20 @@ def test_every_launched_run_holds_the_build_lock_from_first_step_to_last(tmp_pat
     assert events == ["first step", "last step"]
     assert seen[0] == seen[1] and "Dagster run 01234567" in seen[0]
     assert holder(settings) is None
+
+
+def test_the_landing_sensor_requests_a_build_with_the_inputs_it_saw(home):
+    """A sensor's run records the inputs as they were when it was requested: a file landing
+    after that is not counted as built, and the next build picks it up."""
+    from orchestration.defs.ingestion.assets import landing_sensor
+
+    settings = load_settings({"ARREARS_HOME": str(home)})  # copied files: older than a minute
+    seen = build_state.current_inputs(settings)
+    result = landing_sensor.evaluate_tick(
+        dg.build_sensor_context(cursor=None, resources={"settings": settings})
+    )
+    (request,) = result.run_requests
+    assert json.loads(request.tags[build_state.INPUTS_TAG]) == seen
+
+    (settings.landing_dir / "customers" / "after-the-request.csv").write_text("customer_id\n")
+    assert build_state.current_inputs(settings)["landing"] != seen["landing"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ALERT_QUALITY = BENCH_DIR / "results" / "alert_quality.md"
+FIXED_COSTS = BENCH_DIR / "results" / "fixed_costs.md"  # benchmarks/fixed_costs.py --write
 
 # The targets on the 2-core, 24 GB reference machine.
 FULL_BUILD_S = 300
@@ -204,6 +205,13 @@ def render(results: list[dict], smoke: bool = False) -> str:
     lines += _incremental(results)
     lines += _dashboards(results)
     lines += _lower_bound(results)
+    if FIXED_COSTS.exists() and not smoke:
+        lines += [
+            "## Fixed costs and the quiet day (nothing new landed)",
+            "",
+            FIXED_COSTS.read_text().strip(),
+            "",
+        ]
     if ALERT_QUALITY.exists() and not smoke:
         lines += [
             "## Alert quality",

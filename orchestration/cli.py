@@ -59,7 +59,7 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
         generate(demo_config(), settings.landing_dir)
     ok = build(settings)
     if ok:
-        print(f"Warehouse built: {settings.warehouse_path}")
+        print(f"Warehouse: {settings.warehouse_path}")
         print(f"Published for readers: {settings.published_path}")
     return 0 if ok else 1
 

@@ -86,6 +86,7 @@ from orchestration.contract import (  # noqa: E402
     rules,
 )
 from orchestration.failpoints import failpoint  # noqa: E402
+from orchestration.landing import discover_files as discover_files  # noqa: E402
 
 # Callers and tests open the warehouse as `ingest.connect(path)`: the project's one connect().
 from orchestration.warehouse import connect as connect  # noqa: E402
@@ -593,22 +594,6 @@ def _insert_quarantine(con: duckdb.DuckDBPyConnection, entity: Entity, loaded_at
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def discover_files(landing_dir: Path, entity: str) -> list[Path]:
-    """Landing files of one entity, oldest first. Hidden and partial (`.tmp`, `.part`) files are
-    skipped: a writer may still be copying them."""
-    folder = landing_dir / entity
-    if not folder.is_dir():
-        return []
-    files = [
-        p
-        for p in folder.rglob("*")
-        if p.is_file()
-        and not p.name.startswith((".", "_", "~"))
-        and p.suffix.lower() not in (".tmp", ".part", ".crdownload")
-    ]
-    return sorted(files, key=lambda p: (p.stat().st_mtime, str(p)))
 
 
 def load_file(

@@ -2,24 +2,32 @@
 
 The same job runs under `make dev` from the landing sensor and the daily schedule; this entry
 point only runs it in-process against the persistent Dagster instance, so the run shows up in
-the UI history too.
+the UI history too. It holds the build lock throughout (`orchestration.build_lock`), and when
+nothing changed since the last successful build (`orchestration.build_state`) it stops before
+importing Dagster: nothing is rebuilt and nothing republished.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 
+from orchestration import build_state
+from orchestration.build_lock import build_lock
 from orchestration.config import Settings, exported
 from orchestration.contract import ENTITIES
-from orchestration.ingest import discover_files
+from orchestration.landing import discover_files
 
 log = logging.getLogger(__name__)
 
 INSTANCE_YAML = """\
-# Written by orchestration.pipeline: one DuckDB writer at a time (see STACK_NOTES.md).
+# Written by orchestration.pipeline: one DuckDB writer at a time (see STACK_NOTES.md), and the
+# daemon starts one run at a time (runs also take the build lock, orchestration/build_lock.py).
 concurrency:
+  runs:
+    max_concurrent_runs: 1
   pools:
     default_limit: 1
 telemetry:
@@ -87,12 +95,26 @@ def load_definitions(settings: Settings):
 
 
 def build(settings: Settings) -> bool:
-    """Materialise every asset once. Returns False (with the failing steps logged) on failure."""
+    """Materialise every asset once, unless nothing changed since the last successful build.
+    Returns False (with the failing steps logged) on failure."""
+    settings.ensure_dirs()
+    started = time.monotonic()
+    with build_lock(settings):
+        inputs = build_state.current_inputs(settings)  # before ingestion: see build_state
+        verdict = build_state.assess(settings, inputs)
+        if verdict.current:
+            print(verdict.message)
+            return True
+        print(f"Building: {verdict.message}.")
+        ok = _run(settings, inputs)
+    log.info("build finished in %.1fs", time.monotonic() - started)
+    return ok
+
+
+def _run(settings: Settings, inputs: dict[str, str]) -> bool:
     import dagster as dg
 
-    settings.ensure_dirs()
     write_instance_config(settings)
-    started = time.monotonic()
     # Exported for the instance (DAGSTER_HOME) and any child process; the assets get `settings`.
     with exported(settings), dg.DagsterInstance.get() as instance:
         for run_id in release_crashed_runs(instance):
@@ -101,13 +123,12 @@ def build(settings: Settings) -> bool:
         job = load_definitions(settings).resolve_job_def("build_warehouse")
         result = job.execute_in_process(
             instance=instance,
-            tags={RUN_PID_TAG: str(os.getpid())},
+            tags={RUN_PID_TAG: str(os.getpid()), build_state.INPUTS_TAG: json.dumps(inputs)},
             raise_on_error=False,
             # One INFO line per step and per file keeps progress readable; DEBUG is for the UI.
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
     failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    log.info("build finished in %.1fs", time.monotonic() - started)
     if failed:
         print(f"Build FAILED in steps: {', '.join(failed)} — the published warehouse was kept.")
     return result.success

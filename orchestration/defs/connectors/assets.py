@@ -189,4 +189,9 @@ def connector_sources_sensor(
     if fresh or not signature or digest == context.cursor:
         return dg.SkipReason("no settled change in the connector sources")
     context.update_cursor(digest)
-    return dg.RunRequest(run_key=f"sources-{digest}", tags={"trigger": "connector_sources_sensor"})
+    from orchestration.defs.ingestion.assets import build_tags
+
+    return dg.RunRequest(
+        run_key=f"sources-{digest}",
+        tags={"trigger": "connector_sources_sensor", **build_tags(settings)},
+    )

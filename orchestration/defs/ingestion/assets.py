@@ -6,8 +6,9 @@ import time
 
 import dagster as dg
 
-from orchestration import ingest
-from orchestration.config import Settings
+from orchestration import build_state, ingest
+from orchestration.build_lock import build_lock, holder
+from orchestration.config import Settings, load_settings
 from orchestration.contract import ENTITIES, Entity
 from orchestration.defs.connectors.assets import CONNECTOR_ASSET_KEYS
 from orchestration.warehouse import open_warehouse
@@ -72,13 +73,47 @@ def _raw_asset(entity: Entity) -> dg.AssetsDefinition:
 
 raw_assets = [_raw_asset(e) for e in ENTITIES]
 
+
+class _OneBuildAtATime(dg.Executor):
+    """Dagster's in-process executor, holding the build lock (orchestration/build_lock.py) from
+    before the first step to after the last: the executor of every run launched through the
+    instance (schedule, sensors, UI). `arrears build` runs the job with `execute_in_process`,
+    which brings its own executor; it holds the lock itself."""
+
+    def __init__(self, inner: dg.Executor):
+        self._inner = inner
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
+    def execute(self, plan_context, execution_plan):
+        # The run worker's environment holds the settings, as the code location's does.
+        settings = load_settings()
+        what = f"Dagster run {plan_context.dagster_run.run_id[:8]}"
+        with build_lock(settings, what=what, on_wait=plan_context.log.info):
+            yield from self._inner.execute(plan_context, execution_plan)
+
+
+@dg.executor(
+    name="in_process_one_build_at_a_time",
+    config_schema=dg.in_process_executor.config_schema,
+)
+def one_build_at_a_time(init_context: dg.InitExecutorContext) -> dg.Executor:
+    return _OneBuildAtATime(dg.in_process_executor.executor_creation_fn(init_context))
+
+
 build_warehouse_job = dg.define_asset_job(
     "build_warehouse",
     selection=dg.AssetSelection.all(),
     description="Ingest new landing files, rebuild the marts, check, alert and publish.",
     # One process for the whole run: writers are serialised anyway (one DuckDB file), and a
     # process per step would pay the Dagster, dbt and Great Expectations imports every step.
-    executor_def=dg.in_process_executor,
+    executor_def=one_build_at_a_time,
 )
 
 
@@ -111,15 +146,38 @@ def landing_sensor(context: dg.SensorEvaluationContext, settings: dg.ResourcePar
     context.update_cursor(json.dumps(current))
     yield dg.RunRequest(
         run_key="landing-" + hashlib.sha256(json.dumps(new).encode()).hexdigest()[:16],
-        tags={"trigger": "landing_sensor", "new_files": str(len(new))},
+        tags={"trigger": "landing_sensor", "new_files": str(len(new)), **build_tags(settings)},
     )
 
 
-daily_rebuild = dg.ScheduleDefinition(
+def build_tags(settings: Settings) -> dict[str, str]:
+    """The inputs a run starts from, taken when it is requested (before its ingestion), for
+    the publish step to record (orchestration/build_state.py)."""
+    return {build_state.INPUTS_TAG: json.dumps(build_state.current_inputs(settings))}
+
+
+@dg.schedule(
     name="daily_rebuild",
     job=build_warehouse_job,
     cron_schedule="0 5 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Rebuild every morning so ageing, recovery windows and alerts move with time.",
+    description=(
+        "Every morning: build when anything changed since the last successful build (or the "
+        "data just became stale); on a quiet day, skip."
+    ),
 )
+def daily_rebuild(context: dg.ScheduleEvaluationContext, settings: dg.ResourceParam[Settings]):
+    """A build's results depend on its inputs and, through the freshness check, on the clock:
+    when neither moved, the published warehouse is already what a build would publish."""
+    running = holder(settings)
+    if running:
+        return dg.SkipReason(f"A build is running ({running}); it is this morning's build.")
+    inputs = build_state.current_inputs(settings)
+    verdict = build_state.assess(settings, inputs)
+    if verdict.current:
+        return dg.SkipReason(verdict.message)
+    context.log.info(f"Building: {verdict.message}.")
+    return dg.RunRequest(
+        tags={"trigger": "daily_rebuild", build_state.INPUTS_TAG: json.dumps(inputs)}
+    )

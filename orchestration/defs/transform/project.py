@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
+from orchestration.build_state import DBT_INPUTS
 from orchestration.config import DBT_PROJECT_DIR, Settings, exported, load_settings
 
 arrears_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -18,13 +19,9 @@ def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=arrears_dbt, dbt_executable=DBT_EXECUTABLE)
 
 
-# Everything dbt parses; a change to any of these makes the saved manifest stale.
-_PARSED = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests")
-
-
 def _newest_input_mtime() -> float:
     newest = 0.0
-    for name in _PARSED:
+    for name in DBT_INPUTS:
         path = DBT_PROJECT_DIR / name
         if path.is_file():
             newest = max(newest, path.stat().st_mtime)

@@ -98,7 +98,7 @@ def test_customers_only(sparse_warehouses):
         lookup = run_page("app_pages/customer_lookup.py")
         lookup.text_input[0].input("cus_a").run()
     assert not lookup.exception and not lookup.error
-    assert "c***@example.com" in [m.value for m in lookup.metric]
+    assert "c***@***.com" in [m.value for m in lookup.metric]
 
 
 def test_invoices_without_subscriptions(sparse_warehouses):

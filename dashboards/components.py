@@ -376,14 +376,14 @@ class Col:
     money (reporting currency, symbol and separators, 2 decimals) · amount (a native-currency
     amount beside its currency column: separators, 2 decimals) · pct (a 0–1 ratio shown with one
     decimal, e.g. 12.3%) · count (integer with separators) · number (`digits` decimals) · date ·
-    month · datetime (UTC, minutes) · label (a raw id through `LABELS`) · text · flag (yes/no).
+    month · datetime (UTC, minutes) · time (UTC, of a day another column names) · label (a raw id through `LABELS`) · text · flag (yes/no).
     """
 
     kind: str
     title: str | None = None
     help: str | None = None
     digits: int = 1
-    width: str | None = None
+    width: str | int | None = None  # small, medium, large or pixels
 
 
 _ID_COLUMNS = frozenset(
@@ -448,6 +448,8 @@ def _column_config(name: str, col: Col, currency: str):
         return st.column_config.DateColumn(heading, format="MMM YYYY", **common)
     if col.kind == "datetime":
         return st.column_config.DatetimeColumn(heading, format="D MMM YYYY HH:mm", **common)
+    if col.kind == "time":
+        return st.column_config.DatetimeColumn(heading, format="HH:mm", **common)
     if col.kind == "flag":
         return st.column_config.CheckboxColumn(heading, **common)
     return st.column_config.TextColumn(heading, **common)
@@ -468,8 +470,10 @@ def cell(value: object, col: Col, currency: str) -> str:
         return f"{int(value):,}"  # type: ignore[call-overload]
     if kind == "number":
         return number(value, col.digits)
-    if kind in ("date", "month", "datetime"):
+    if kind in ("date", "month", "datetime", "time"):
         stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+        if kind == "time":
+            return f"{stamp:%H:%M}"
         if kind == "month":
             return f"{stamp:%b %Y}"
         return f"{stamp.day} {stamp:%b %Y}" + (f" {stamp:%H:%M}" if kind == "datetime" else "")

@@ -87,10 +87,10 @@ with right, ui.guard("Customers with the most past-due money"):
         top,
         {
             "customer_id": ui.Col("text", "Customer"),
-            "email_masked": ui.Col("text", "Email (masked)"),
-            "country": ui.Col("text", "Country"),
+            "email_masked": ui.Col("text", "Email"),
+            "country": ui.Col("text", "Country", width="small"),
             "past_due_reporting": ui.Col("money", f"Past due ({currency})"),
-            "subscriptions_past_due": ui.Col("count", "Subs past due"),
+            "subscriptions_past_due": ui.Col("count", "Subs"),
         },
         currency=currency,
         height=210,

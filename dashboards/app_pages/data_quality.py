@@ -35,10 +35,9 @@ with ui.guard("Check results"):
         {
             "status": ui.Col("text", "Status"),
             "severity": ui.Col("text", "Severity"),
-            "asset": ui.Col("text", "Asset"),
             "check_name": ui.Col("label", "Check"),
             "message": ui.Col("text", "Result", width="large"),
-            "expected": ui.Col("text", "Expected"),
+            "expected": ui.Col("text", "Expected", width="medium"),
             "checked_at": ui.Col("datetime", "Checked (UTC)"),
         },
         currency=q.reporting_currency(),
@@ -88,20 +87,21 @@ with ui.guard("Source loads"):
         sources,
         {
             "entity": ui.Col("label", "Source"),
-            "freshness": ui.Col("text", "Freshness check"),
-            "newest_record_at": ui.Col("datetime", "Newest record (UTC)"),
+            "freshness": ui.Col("text", "Freshness"),
+            "newest_record_at": ui.Col("datetime", "Newest record"),
             "age_hours": ui.Col(
-                "number", "Age at check (h)", help="Hours between the newest record and the check."
+                "number", "Age (h)", help="Hours between the newest record and the check."
             ),
-            "last_loaded_at": ui.Col("datetime", "Last file loaded (UTC)"),
+            "last_loaded_at": ui.Col("datetime", "Last load"),
             "files": ui.Col("count", "Files"),
-            "rows_loaded": ui.Col("count", "Rows loaded"),
-            "rows_quarantined": ui.Col("count", "Rows quarantined"),
-            "files_rejected": ui.Col("count", "Files rejected"),
+            "rows_loaded": ui.Col("count", "Rows"),
+            "rows_quarantined": ui.Col("count", "Quarantined"),
+            "files_rejected": ui.Col("count", "Rejected", help="Files rejected whole."),
         },
         currency=q.reporting_currency(),
         sort={"freshness": True, "entity": True},
     )
+    st.caption("Times in UTC. Age: hours between the newest record and the freshness check.")
 with ui.guard("Quarantine"):
     quarantine = q.quarantine_summary()
     if quarantine.empty:

@@ -188,13 +188,15 @@ with ui.guard("Breakdown by segment"):
             segments,
             {
                 "segment": ui.Col("label", labels[dimension or "plan"]),
-                "open_receivables": ui.Col("money", f"Open receivables ({currency})"),
+                "open_receivables": ui.Col("money", f"Open ({currency})"),
                 "past_due": ui.Col("money", f"Past due ({currency})"),
-                "delinquency_rate": ui.Col("pct", "Delinquency rate (by amount)"),
-                "revenue_at_risk": ui.Col("money", f"Revenue at risk ({currency}/month)"),
+                "delinquency_rate": ui.Col("pct", "Delinquent (amount)"),
+                "revenue_at_risk": ui.Col(
+                    "money", f"At risk ({currency})", help="Revenue at risk: MRR, per month."
+                ),
                 "active_subscriptions": ui.Col("count", "Active subs"),
                 "delinquent_subscriptions": ui.Col("count", "Delinquent subs"),
-                "delinquency_rate_subscriptions": ui.Col("pct", "Delinquent share of subs"),
+                "delinquency_rate_subscriptions": ui.Col("pct", "Delinquent (subs)"),
             },
             currency=currency,
             sort={"past_due": False},

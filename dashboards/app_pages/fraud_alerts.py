@@ -98,8 +98,8 @@ with ui.guard("Incidents"):
                 "segment_value": ui.Col("text", "Value"),
                 "started_at": ui.Col("datetime", "Started (UTC)"),
                 "ended_at": ui.Col("datetime", "Ended (UTC)"),
-                "revenue_affected": ui.Col("money", f"Revenue affected ({currency})"),
-                "summary": ui.Col("text", "Summary", width="large"),
+                "revenue_affected": ui.Col("money", f"Affected ({currency})"),
+                "summary": ui.Col("text", "Summary", width=170),  # in full in the drill-down
             },
             currency=currency,
             on_select="rerun",
@@ -338,21 +338,22 @@ with ui.guard("Card testing"):
     else:
         st.caption(
             "Bursts of small card checks from one customer, device or BIN: many distinct cards, "
-            "mostly declined, within minutes. Validated cards are cards the attacker now knows work."
+            "mostly declined, within minutes. Validated cards are cards the attacker now knows work. "
+            "Times in UTC."
         )
         ui.table(
             bursts,
             {
-                "started_at": ui.Col("datetime", "Started (UTC)"),
-                "ended_at": ui.Col("datetime", "Ended (UTC)"),
+                "started_at": ui.Col("datetime", "Started"),
+                "ended_at": ui.Col("time", "Ended"),
                 "entity_type": ui.Col("label", "Seen from"),
                 "entity_value": ui.Col("text", "Entity"),
                 "attempts": ui.Col("count", "Attempts"),
                 "failure_rate": ui.Col("pct", "Declined"),
                 "distinct_cards": ui.Col("count", "Cards tried"),
                 "cards_validated": ui.Col("count", "Cards validated"),
-                "amount_attempted_reporting": ui.Col("money", f"Attempted ({currency})"),
-                "detected_at": ui.Col("datetime", "Detectable at (UTC)"),
+                "amount_attempted_reporting": ui.Col("money", f"Amount ({currency})"),
+                "detected_at": ui.Col("time", "Detectable"),
             },
             currency=currency,
         )

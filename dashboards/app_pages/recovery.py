@@ -30,22 +30,21 @@ with ui.guard("Recoveries in progress"):
             f"{len(in_progress):,} invoices in recovery at the as-of date, "
             f"{ui.money_exact(total, currency)} owed; {unscheduled:,} with no next step "
             "scheduled (a collector must act). Longest in recovery first; a snapshot, so the "
-            "date range does not apply. Select a row's customer in the Customer lookup."
+            "date range does not apply. The CSV below has every column (masked email, plan, "
+            "country, last message)."
         )
         ui.table(
             in_progress,
             {
                 "invoice_id": ui.Col("text", "Invoice"),
                 "customer_id": ui.Col("text", "Customer"),
-                "email_masked": ui.Col("text", "Email (masked)"),
                 "amount_remaining_reporting": ui.Col("money", f"Owed ({currency})"),
-                "days_in_recovery": ui.Col("count", "Days in recovery"),
-                "days_past_due": ui.Col("count", "Days past due"),
-                "last_attempt_at": ui.Col("datetime", "Last attempt (UTC)"),
+                "days_in_recovery": ui.Col("count", "Days in"),
+                "last_attempt_at": ui.Col("date", "Last attempt"),
                 "last_decline_code": ui.Col("label", "Last decline"),
                 "last_message_template": ui.Col("label", "Last message"),
                 "next_step": ui.Col("label", "Next step"),
-                "next_step_at": ui.Col("datetime", "Next step due (UTC)"),
+                "next_step_at": ui.Col("date", "Due"),
             },
             currency=currency,
             height=300,
@@ -114,17 +113,15 @@ with ui.guard("Recovery curves"):
             {
                 "cohort_month": ui.Col("month", "Cohort"),
                 "status": ui.Col("text", "Window"),
-                "invoices_entered": ui.Col("count", "Entered"),
-                "amount_entered_reporting": ui.Col("money", f"Amount entered ({currency})"),
+                "invoices_entered": ui.Col("count", "Invoices"),
+                "amount_entered_reporting": ui.Col("money", f"Entered ({currency})"),
                 "cohort_invoices_window_elapsed": ui.Col(
                     "count", "Judged", help="Invoices whose own 60-day window has elapsed."
                 ),
                 "cohort_recovery_rate": ui.Col("pct", "Recovery rate"),
-                "cohort_recovered_revenue_reporting": ui.Col(
-                    "money", f"Recovered revenue ({currency})"
-                ),
-                "cohort_recovered_revenue_rate": ui.Col("pct", "Recovered share of amount"),
-                "cohort_median_days_to_recovery": ui.Col("number", "Median days to recover"),
+                "cohort_recovered_revenue_reporting": ui.Col("money", f"Recovered ({currency})"),
+                "cohort_recovered_revenue_rate": ui.Col("pct", "Share of amount"),
+                "cohort_median_days_to_recovery": ui.Col("number", "Median days"),
             },
             currency=currency,
             sort={"cohort_month": False},
@@ -363,7 +360,7 @@ with ui.guard("Dunning funnel"):
                 "invoices_paid_in_window",
             ]
         ].sum()
-        left, right = st.columns([2, 3], gap="large")
+        left, right = st.columns([1, 2], gap="large")  # the table's seven columns need 2/3
         with left:
             fig = go.Figure()
             for (_, row), colour in zip(by_channel.iterrows(), ui.OKABE_ITO, strict=False):

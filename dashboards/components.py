@@ -358,7 +358,11 @@ def label(value: object) -> str:
     text = str(value)
     if text in LABELS:
         return LABELS[text]
-    return text.replace("_", " ").capitalize() if "_" in text else text
+    # snake_case or a lower-case word is an id (`collections`, `soft`); anything else
+    # (GB, EUR, a plan named by the billing system in capitals) is shown as it is.
+    if text == text.lower() and text[:1].isalpha():
+        return text.replace("_", " ").capitalize()
+    return text
 
 
 def title(column: str, currency: str) -> str:

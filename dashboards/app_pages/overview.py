@@ -97,7 +97,8 @@ ui.company_wide(
     "The cohort and monthly marts behind these KPIs have no segments: only the date range "
     "applies, not the plan, country, payment-method or currency filters."
 )
-recovery_period = st.empty()
+recovery_period = st.empty()  # the periods of the four tiles, filled in once they are known
+periods: list[str] = []
 recovery_tiles = st.columns(4)
 with ui.guard("Recovery KPIs"):
     cohorts = q.recovery_cohorts(f)
@@ -110,9 +111,9 @@ with ui.guard("Recovery KPIs"):
         latest = elapsed.iloc[-1]
         earlier = elapsed.iloc[-2] if len(elapsed) > 1 else None
         versus = f"vs {_month(earlier['cohort_month'])} cohort" if earlier is not None else None
-        recovery_period.caption(
+        periods.append(
             f"Recovery: the {_month(latest['cohort_month'])} cohort (the latest whose recovery "
-            "window has elapsed), by invoice count and by amount due."
+            "window has elapsed), by invoice count and by amount due"
         )
         with recovery_tiles[0]:
             ui.kpi(
@@ -151,10 +152,13 @@ with ui.guard("Involuntary churn"):
     if not complete.empty and not no_subscriptions:
         latest = complete.iloc[-1]
         earlier = complete.iloc[-2] if len(complete) > 1 else None
+        periods.append(
+            f"churn: {_month(latest['month_start'])}, the latest complete month, by subscriptions; "
+            f"write-off: of the invoices billed in {_month(latest['month_start'])}, by amount"
+        )
         with recovery_tiles[2]:
-            st.caption(f"{_month(latest['month_start'])} (the latest complete month)")
             ui.kpi(
-                "Involuntary churn (subscriptions)",
+                "Involuntary churn",
                 ui.pct(latest["involuntary_churn_rate"], 2),
                 delta=None
                 if earlier is None
@@ -169,7 +173,6 @@ with ui.guard("Involuntary churn"):
                 f"({ui.number(latest['active_subscriptions_at_month_start'])}).",
             )
         with recovery_tiles[3]:
-            st.caption(f"Invoices billed in {_month(latest['month_start'])}")
             ui.kpi(
                 "Write-off rate (billed amount)",
                 ui.pct(latest["write_off_rate"], 2),
@@ -182,6 +185,8 @@ with ui.guard("Involuntary churn"):
                 help=f"Invoices billed in {_month(latest['month_start'])}: amount written off ÷ "
                 "amount billed (billing-month cohort; grows as the cohort ages).",
             )
+if periods:
+    recovery_period.caption("; ".join(periods) + ".")
 
 st.divider()
 left, right = st.columns(2, gap="large")

@@ -97,7 +97,7 @@ def test_overview_kpis_equal_the_marts(published):
         """select involuntary_churn_rate, write_off_rate from marts.collections_monthly
            where is_complete_month order by month_start desc limit 1""",
     )[0]
-    assert metric(at, "Involuntary churn (subscriptions)").value == f"{float(churn) * 100:.2f}%"
+    assert metric(at, "Involuntary churn").value == f"{float(churn) * 100:.2f}%"
     assert metric(at, "Write-off rate (billed amount)").value == f"{float(write_off) * 100:.2f}%"
 
     tables = {
@@ -246,7 +246,7 @@ def test_serves_the_published_copy_while_the_pipeline_writes(published, tmp_path
         "select max(month_start) from marts.collections_monthly where is_complete_month",
     )[0]
     with pointed_at(settings):
-        before = metric(run_page(), "Involuntary churn (subscriptions)").value
+        before = metric(run_page(), "Involuntary churn").value
         # The pipeline holds its own file open for writing (as dbt does during a build) ...
         with duckdb.connect(str(settings.warehouse_path)) as writer:
             writer.execute(
@@ -258,7 +258,7 @@ def test_serves_the_published_copy_while_the_pipeline_writes(published, tmp_path
             for _, title, page in PAGES:
                 at = run_page(page)
                 assert not at.exception and not at.error, title
-            assert metric(run_page(), "Involuntary churn (subscriptions)").value == before
+            assert metric(run_page(), "Involuntary churn").value == before
         # Publishing swaps copies while pages render: readers never see a lock or half a file.
         failures = []
 
@@ -276,7 +276,7 @@ def test_serves_the_published_copy_while_the_pipeline_writes(published, tmp_path
             assert not at.exception and not at.error
         publisher.join()
         assert not failures, failures
-        assert metric(run_page(), "Involuntary churn (subscriptions)").value == "50.00%"
+        assert metric(run_page(), "Involuntary churn").value == "50.00%"
 
 
 def test_schema_browser_shows_the_dbt_column_descriptions(published):
@@ -409,6 +409,7 @@ def test_formatting_helpers_show_what_a_reader_expects():
     assert ui.title("amount_due_reporting", "EUR") == "Amount due (EUR)"
     assert ui.label("insufficient_funds") == "Insufficient funds"
     assert ui.label("GB") == "GB"
+    assert ui.label("collections") == "Collections"
 
 
 def test_sections_the_filters_do_not_reach_carry_the_company_wide_badge(published):

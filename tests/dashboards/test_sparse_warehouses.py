@@ -162,7 +162,7 @@ def test_three_years_of_history(sparse_warehouses):
     # The card checks of 2023-08-20 come before the first invoice (2023-10-01): still in range.
     assert (picker.min, picker.max) == (date(2023, 8, 20), date(2026, 11, 10))
     # October 2026: 2 subscriptions active at its start, sub_b cancelled for non-payment.
-    assert metric(at, "Involuntary churn (subscriptions)") == "50.00%"
+    assert metric(at, "Involuntary churn") == "50.00%"
     # sub_b's August and September invoices, 10.00 each, open.
     assert metric(at, "Past-due amount") == "€20"
     # 36 months x 2 invoices; 70 paid ones charged once, plus the 2 card checks.

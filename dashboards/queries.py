@@ -813,7 +813,8 @@ def customer_invoices(customer_id: str) -> pd.DataFrame:
     return fetch(
         """
         select invoice_id, subscription_id, status, currency, amount_due, amount_paid,
-               amount_remaining, amount_due_reporting, issued_at, due_at, paid_at,
+               amount_remaining, amount_due_reporting, amount_remaining_reporting, issued_at,
+               due_at, paid_at,
                written_off_at, days_past_due, ageing_bucket, is_past_due, entered_recovery_at,
                recovered_at, recovery_channel, attempt_count
         from marts.fct_invoices where customer_id = ?

@@ -180,9 +180,10 @@ with ui.guard("Customer"):
     tiles[4].metric("Customer since", f"{pd.Timestamp(c['created_at']):%d %b %Y}")
 
 sections: dict[str, pd.DataFrame] = {}
+# Invoices first: what a collector works from.
 loaders = {
-    "subscriptions": ("Subscriptions", q.customer_subscriptions),
     "invoices": ("Invoices", q.customer_invoices),
+    "subscriptions": ("Subscriptions", q.customer_subscriptions),
     "attempts": ("Payment attempts", q.customer_attempts),
     "messages": ("Dunning messages", q.customer_messages),
     "plans": ("Payment plans", q.customer_plans),
@@ -226,10 +227,32 @@ if missing:
         icon=":material/hourglass_empty:",
     )
 
+# The columns each tab shows, in order: what fits 1440 px unscrolled (the timeline above and the
+# SQL workbench have the rest).
+TAB_COLUMNS = {
+    "invoices": (
+        "invoice_id", "status", "amount_due_reporting", "amount_remaining_reporting", "due_at",
+        "days_past_due", "recovery_channel", "attempt_count",
+    ),
+    "subscriptions": (
+        "subscription_id", "plan", "billing_interval", "mrr_reporting", "status", "started_at",
+        "canceled_at", "cancel_reason", "past_due_amount_reporting",
+    ),
+    "attempts": (
+        "attempt_id", "attempted_at", "invoice_id", "amount", "currency", "is_success",
+        "decline_code", "attempt_trigger", "payment_method",
+    ),
+    "plans": (
+        "payment_plan_id", "invoice_id", "kind", "agreed_at", "total_amount", "currency",
+        "instalments_paid", "instalments_missed", "outcome",
+    ),
+}  # fmt: skip
 tabs = st.tabs([loaders[key][0] for key in sections])
-for tab, frame in zip(tabs, sections.values(), strict=True):
+for tab, (key, frame) in zip(tabs, sections.items(), strict=True):
     with tab:
         if frame.empty:
             st.caption("None.")
         else:
-            ui.table(frame, currency=currency)
+            kinds = ui.infer(frame)
+            shown = TAB_COLUMNS.get(key, tuple(frame.columns))
+            ui.table(frame, {name: kinds[name] for name in shown}, currency=currency)

@@ -36,8 +36,8 @@ with ui.guard("Check results"):
             "status": ui.Col("text", "Status"),
             "severity": ui.Col("text", "Severity"),
             "check_name": ui.Col("label", "Check"),
-            "message": ui.Col("text", "Result", width="large"),
-            "expected": ui.Col("text", "Expected", width="medium"),
+            # The message names the asset, the value found and what was expected: it gets the room.
+            "message": ui.Col("text", "Result", width=560),
             "checked_at": ui.Col("datetime", "Checked (UTC)"),
         },
         currency=q.reporting_currency(),

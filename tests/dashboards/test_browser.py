@@ -159,3 +159,26 @@ def test_tables_print_euros_separators_one_decimal_rates_and_labels(served, page
     assert not [t for t in shown if t.endswith("00:00:00")]
     # The sections the segment filters do not reach say so where a reader looks.
     assert page.get_by_text("Company-wide").first.is_visible()
+
+
+def test_a_collector_opens_the_customer_owing_the_most(served, published, page):
+    """The customer page's header (total owed, oldest days past due, next dunning step), its
+    tables within 1440 px, the domain masked; screenshot `customer_lookup_customer.png`."""
+    import duckdb
+
+    with duckdb.connect(str(published.published_path), read_only=True) as con:
+        ((customer_id,),) = con.execute(
+            """select customer_id from marts.fct_invoices where is_past_due
+               group by customer_id order by sum(amount_remaining_reporting) desc limit 1"""
+        ).fetchall()
+    _load(page, f"{served}/customer_lookup?customer={customer_id}", "Customer lookup")
+    for label in ("Total owed", "Oldest past due", "Next dunning step"):
+        assert page.get_by_text(label, exact=True).first.is_visible(), label
+    shown = page.evaluate("() => window.__tableText")
+    assert not [t for t in shown if re.search(r"@(?!\*\*\*\.)", t)], "an unmasked email domain"
+    _screenshot(page, ARTIFACTS / "customer_lookup_customer.png")
+    for tab in ("Invoices", "Subscriptions", "Payment attempts", "Dunning messages"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_function(RENDERED, timeout=60_000, polling=100)
+        overflowing = [w for w in page.evaluate(TABLE_WIDTHS) if w[0] > w[1]]
+        assert not overflowing, f"{tab}: tables wider than their place at 1440 px: {overflowing}"

@@ -3,9 +3,13 @@ the colour-blind-safe chart style, and the guard that turns a missing mart into 
 
 from __future__ import annotations
 
+import io
 import math
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -59,6 +63,14 @@ def money(value: object, currency: str, *, compact: bool = True) -> str:
     else:
         text = f"{amount:,.0f}" if amount >= 1000 or amount == int(amount) else f"{amount:,.2f}"
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency} {text}"
+
+
+def money_exact(value: object, currency: str) -> str:
+    """€550,984.97: to the cent, as the tables print money (a collector's balance, a total)."""
+    if _missing(value):
+        return "—"
+    amount = float(value)  # type: ignore[arg-type]
+    return f"{'-' if amount < 0 else ''}{symbol(currency)}{abs(amount):,.2f}"
 
 
 def pct(ratio: object, digits: int = 1) -> str:
@@ -285,3 +297,273 @@ def kpi(
         border=True,
         help=help,
     )
+
+
+# ---------------------------------------------------------------- tables
+
+# Raw ids of the marts as a reader names them: column names and the values of id-like columns
+# (channels, triggers, classes, statuses) alike. One map, so a word reads the same on every page.
+LABELS = {
+    # values
+    "automatic_retry": "Automatic retry",
+    "new_payment_method": "New payment method",
+    "payment_plan": "Payment plan",
+    "customer_initiated": "Customer-initiated",
+    "card_verification": "Card verification",
+    "pre_due_reminder": "Pre-due reminder",
+    "payment_failed": "Payment failed",
+    "retry_notice": "Retry notice",
+    "update_payment_method": "Update payment method",
+    "overdue_notice": "Overdue notice",
+    "final_notice": "Final notice",
+    "plan_offer": "Plan offer",
+    "card_expiring": "Card expiring",
+    "collections_notice": "Collections notice",
+    "collection_call": "Collection call",
+    "collections_agency": "Collections agency",
+    "write_off": "Write-off",
+    "in_app": "In-app",
+    "sms": "SMS",
+    "not_verified": "Not verified",
+    "no_3ds": "Without 3-D Secure",
+    "3ds": "With 3-D Secure",
+    "failed_payment": "Failed payment",
+    "late_payment": "Late payment",
+    "non_payment": "Non-payment",
+    "card_bin": "Card BIN",
+    "card_testing": "Card testing",
+    "failure_rate": "Failure rate",
+    "subscription_cycle": "Subscription cycle",
+    "subscription_create": "Subscription created",
+    "plan_instalment": "Plan instalment due",
+    "scheduled_retry": "Scheduled retry",
+    "none_scheduled": "Nothing scheduled",
+    # columns
+    "amount_due_reporting": "Amount due",
+    "amount_remaining_reporting": "Amount owed",
+    "amount_paid_reporting": "Amount paid",
+    "mrr_reporting": "MRR",
+    "past_due_amount_reporting": "Past due",
+    "days_past_due": "Days past due",
+    "attempt_trigger": "Trigger",
+    "decline_code": "Decline code",
+    "decline_class": "Decline class",
+    "used_3ds": "3-D Secure",
+    "is_success": "Succeeded",
+    "is_past_due": "Past due?",
+    "has_past_due_invoice": "Has past-due invoice",
+    "ageing_bucket": "Age (days)",
+    "email_masked": "Email (masked)",
+    "customer_id": "Customer",
+    "invoice_id": "Invoice",
+    "subscription_id": "Subscription",
+    "attempt_id": "Attempt",
+    "message_id": "Message",
+    "payment_plan_id": "Plan",
+    "escalation_id": "Escalation",
+}
+
+
+def label(value: object) -> str:
+    """A raw id as a reader names it: `automatic_retry` → "Automatic retry"; "—" when missing."""
+    if _missing(value) or value is pd.NA:
+        return "—"
+    text = str(value)
+    if text in LABELS:
+        return LABELS[text]
+    # snake_case or a lower-case word is an id (`collections`, `soft`); anything else
+    # (GB, EUR, a plan named by the billing system in capitals) is shown as it is.
+    if text == text.lower() and text[:1].isalpha():
+        return text.replace("_", " ").capitalize()
+    return text
+
+
+def title(column: str, currency: str) -> str:
+    """A column header: the label map's, else the name in words; reporting amounts name the
+    currency ("Amount collected (EUR)")."""
+    reporting = column.endswith("_reporting")
+    text = LABELS.get(column) or label(column.removesuffix("_reporting"))
+    return f"{text} ({currency})" if reporting else text
+
+
+@dataclass(frozen=True)
+class Col:
+    """How one table column is shown. `kind`:
+
+    money (reporting currency, symbol and separators, 2 decimals) · amount (a native-currency
+    amount beside its currency column: separators, 2 decimals) · pct (a 0–1 ratio shown with one
+    decimal, e.g. 12.3%) · count (integer with separators) · number (`digits` decimals) · date ·
+    month · datetime (UTC, minutes) · time (UTC, of a day another column names) · label (a raw id through `LABELS`) · text · flag (yes/no).
+    """
+
+    kind: str
+    title: str | None = None
+    help: str | None = None
+    digits: int = 1
+    width: str | int | None = None  # small, medium, large or pixels
+
+
+_ID_COLUMNS = frozenset(
+    {
+        "channel", "template", "attempt_trigger", "decline_class", "decline_code", "status",
+        "stage", "kind", "outcome", "recovery_channel", "recovery_population", "entity_type",
+        "segment_type", "incident_type", "detector", "severity", "state", "cancel_reason",
+        "billing_interval", "billing_reason", "verification_status", "payment_method",
+        "current_payment_method", "previous_decline_code", "event", "reason_code", "next_step",
+        "last_decline_code", "last_decline_class",
+    }
+)  # fmt: skip
+
+
+def infer(frame: pd.DataFrame) -> dict[str, Col]:
+    """A Col for every column of a raw mart frame, from its name and type (for tables that show
+    a mart's rows as they are, such as a customer's invoices)."""
+    columns: dict[str, Col] = {}
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_bool_dtype(series):
+            kind = "flag"
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            stamps = series.dropna()
+            midnight = bool(len(stamps)) and bool((stamps == stamps.dt.normalize()).all())
+            kind = "date" if midnight else "datetime"
+        elif pd.api.types.is_numeric_dtype(series):
+            if name.endswith("_reporting") or name == "revenue_affected":
+                kind = "money"
+            elif "amount" in name or name == "mrr":
+                kind = "amount"
+            elif name.endswith(("_rate", "_share", "ratio")):
+                kind = "pct"
+            elif pd.api.types.is_integer_dtype(series) or name.startswith(("days_", "attempt")):
+                kind = "count"
+            else:
+                kind = "number"
+        elif name in _ID_COLUMNS:
+            kind = "label"
+        else:
+            kind = "text"
+        columns[name] = Col(kind)
+    return columns
+
+
+def _column_config(name: str, col: Col, currency: str):
+    heading = col.title or title(name, currency)
+    common = {"help": col.help, "width": col.width}
+    if col.kind == "money":
+        return st.column_config.NumberColumn(heading, format=f"{symbol(currency)}%,.2f", **common)
+    if col.kind == "amount":
+        return st.column_config.NumberColumn(heading, format="%,.2f", **common)
+    if col.kind == "pct":
+        return st.column_config.NumberColumn(heading, format="%.1f%%", **common)
+    if col.kind == "count":
+        return st.column_config.NumberColumn(heading, format="%,d", **common)
+    if col.kind == "number":
+        return st.column_config.NumberColumn(heading, format=f"%,.{col.digits}f", **common)
+    if col.kind == "date":
+        return st.column_config.DateColumn(heading, format="D MMM YYYY", **common)
+    if col.kind == "month":
+        return st.column_config.DateColumn(heading, format="MMM YYYY", **common)
+    if col.kind == "datetime":
+        return st.column_config.DatetimeColumn(heading, format="D MMM YYYY HH:mm", **common)
+    if col.kind == "time":
+        return st.column_config.DatetimeColumn(heading, format="HH:mm", **common)
+    if col.kind == "flag":
+        return st.column_config.CheckboxColumn(heading, **common)
+    return st.column_config.TextColumn(heading, **common)
+
+
+def cell(value: object, col: Col, currency: str) -> str:
+    """One value as its column shows it, in words: what a column with gaps is rendered as."""
+    if _missing(value) or value is pd.NA or value is pd.NaT:
+        return "—"
+    kind = col.kind
+    if kind == "money":
+        return money_exact(value, currency)
+    if kind == "amount":
+        return f"{float(value):,.2f}"  # type: ignore[arg-type]
+    if kind == "pct":
+        return pct(value)
+    if kind == "count":
+        return f"{int(value):,}"  # type: ignore[call-overload]
+    if kind == "number":
+        return number(value, col.digits)
+    if kind in ("date", "month", "datetime", "time"):
+        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+        if kind == "time":
+            return f"{stamp:%H:%M}"
+        if kind == "month":
+            return f"{stamp:%b %Y}"
+        return f"{stamp.day} {stamp:%b %Y}" + (f" {stamp:%H:%M}" if kind == "datetime" else "")
+    if kind == "flag":
+        return "yes" if value else "no"
+    if kind == "label":
+        return label(value)
+    return str(value)
+
+
+_TEXT_KINDS = ("label", "text")
+
+
+def prepare(
+    frame: pd.DataFrame, columns: dict[str, Col], currency: str
+) -> tuple[pd.DataFrame, set[str]]:
+    """The values a table shows: only `columns`, in their order; ratios as percentages, raw ids
+    as labels. A number or date column with a gap is shown as formatted text with "—" in the
+    gap (Streamlit would print "None" there); returns those columns' names too."""
+    shown = frame[list(columns)].copy()
+    as_text = set()
+    for name, col in columns.items():
+        if col.kind in _TEXT_KINDS:
+            shown[name] = [cell(value, col, currency) for value in shown[name]]
+        elif shown[name].isna().any():
+            shown[name] = [cell(value, col, currency) for value in shown[name]]
+            as_text.add(name)
+        elif col.kind == "pct":
+            shown[name] = pd.to_numeric(shown[name]).astype(float) * 100
+    return shown, as_text
+
+
+def table(
+    frame: pd.DataFrame,
+    columns: dict[str, Col] | None = None,
+    *,
+    currency: str,
+    sort: dict[str, bool] | None = None,
+    **kwargs,
+):
+    """Every table of the dashboard: numbers formatted by their kind (see `Col`), human
+    headers and labels, sorted by what matters (`sort`: column → ascending), no index.
+    Returns st.dataframe's result (the selection when `on_select` is given)."""
+    columns = columns if columns is not None else infer(frame)
+    if sort:
+        frame = frame.sort_values(list(sort), ascending=list(sort.values()), kind="stable")
+    shown, as_text = prepare(frame, columns, currency)
+    config = {}
+    for name, col in columns.items():
+        config[name] = (
+            st.column_config.TextColumn(
+                col.title or title(name, currency),
+                help=col.help,
+                width=col.width,
+                alignment="right",
+            )  # fmt: skip
+            if name in as_text
+            else _column_config(name, col, currency)
+        )
+    return st.dataframe(shown, hide_index=True, column_config=config, **kwargs)
+
+
+def zip_folder(folder: Path) -> bytes:
+    """A folder as a zip archive (relative paths), e.g. the static Data Docs site to download."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder))
+    return buffer.getvalue()
+
+
+def company_wide(reason: str) -> None:
+    """The badge of a section the sidebar's segment filters do not reach (its mart has no
+    segments), so that it is not read as the filtered numbers; `reason` says why, on hover."""
+    st.badge("Company-wide", icon=":material/public:", color="gray", help=reason)

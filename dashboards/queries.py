@@ -553,6 +553,33 @@ def dunning_funnel(f: Filters) -> pd.DataFrame:
     )
 
 
+def recoveries_in_progress(f: Filters) -> pd.DataFrame:
+    """Invoices in recovery now (a snapshot at the as-of date: the date range does not apply),
+    in the selected segments, the longest in recovery first."""
+    where, params = f.where(RECEIVABLE_SEGMENTS)
+    return fetch(
+        f"""
+        select * from marts.recoveries_in_progress {where}
+        order by days_in_recovery desc, amount_remaining_reporting desc, invoice_id
+        """,
+        params,
+        needs=("marts.recoveries_in_progress",),
+    )
+
+
+def card_update_cohorts(f: Filters) -> pd.DataFrame:
+    """Card-update rate per recovery cohort in the date range (company-wide)."""
+    return fetch(
+        """
+        select * from marts.card_update_cohorts
+        where cohort_month between date_trunc('month', ?::date) and ?
+        order by cohort_month
+        """,
+        [f.start, f.end],
+        needs=("marts.card_update_cohorts",),
+    )
+
+
 def payment_plan_outcomes(f: Filters) -> pd.DataFrame:
     where, params = f.where({"date": "agreed_at"})
     return fetch(
@@ -783,6 +810,35 @@ def most_past_due_customers(limit: int = 15) -> pd.DataFrame:
     )
 
 
+def customer_balance(customer_id: str) -> pd.Series:
+    """What a collector needs first: owed now, of which past due, and the oldest days past due."""
+    return fetch(
+        """
+        select
+            coalesce(sum(amount_remaining_reporting) filter (
+                where is_receivable and written_off_at is null), 0) as owed,
+            coalesce(sum(amount_remaining_reporting) filter (where is_past_due), 0) as past_due,
+            max(days_past_due) filter (where is_past_due) as oldest_days_past_due,
+            count(*) filter (where is_past_due) as invoices_past_due
+        from marts.fct_invoices where customer_id = ?
+        """,
+        [customer_id],
+        needs=("marts.fct_invoices",),
+    ).iloc[0]
+
+
+def customer_recoveries(customer_id: str) -> pd.DataFrame:
+    """The customer's invoices in recovery now, the one whose next step comes first on top."""
+    return fetch(
+        """
+        select * from marts.recoveries_in_progress where customer_id = ?
+        order by next_step_at nulls last, days_past_due desc
+        """,
+        [customer_id],
+        needs=("marts.recoveries_in_progress",),
+    )
+
+
 def customer_subscriptions(customer_id: str) -> pd.DataFrame:
     return fetch(
         """
@@ -800,10 +856,13 @@ def customer_invoices(customer_id: str) -> pd.DataFrame:
     return fetch(
         """
         select invoice_id, subscription_id, status, currency, amount_due, amount_paid,
-               amount_remaining, amount_due_reporting, issued_at, due_at, paid_at,
+               amount_remaining, amount_due_reporting, amount_remaining_reporting, issued_at,
+               due_at, paid_at,
                written_off_at, days_past_due, ageing_bucket, is_past_due, entered_recovery_at,
                recovered_at, recovery_channel, attempt_count
-        from marts.fct_invoices where customer_id = ? order by issued_at
+        from marts.fct_invoices where customer_id = ?
+        -- a collector starts with the oldest past-due invoice, then the most recent others
+        order by is_past_due desc, days_past_due desc nulls last, issued_at desc
         """,
         [customer_id],
         needs=("marts.fct_invoices",),
@@ -876,21 +935,25 @@ def latest_check_results() -> pd.DataFrame:
 
 
 def check_history(runs: int = 100) -> pd.DataFrame:
-    """The latest check runs: how many checks passed and failed, by severity."""
+    """The latest check runs: how many checks passed and failed, by severity. One run = one
+    pipeline (Dagster) run: its asset checks finish seconds apart, but they are one build's
+    verdict. Results recorded outside Dagster (no run id) are grouped by their time."""
     return fetch(
         """
-        select checked_at, any_value(run_id) as run_id, count(*) as checks,
+        select coalesce(run_id, checked_at::varchar) as run_key,
+               min(checked_at) as started_at, max(checked_at) as finished_at,
+               count(*) as checks,
                count(*) filter (where passed) as passed,
                count(*) filter (where not passed and severity = 'ERROR') as failed_error,
                count(*) filter (where not passed and severity <> 'ERROR') as failed_warn
         from quality.check_results
-        group by checked_at
-        order by checked_at desc
+        group by run_key
+        order by started_at desc
         limit ?
         """,
         [runs],
         needs=("quality.check_results",),
-    ).sort_values("checked_at")
+    ).sort_values("started_at")
 
 
 def source_loads() -> pd.DataFrame:

@@ -31,7 +31,8 @@ SECTIONS = {
             frozenset({"date", "plan", "country", "payment_method", "currency"}),
         ),
         PageSpec(
-            "recovery.py", "Recovery", ":material/currency_exchange:", frozenset({"date"}),
+            "recovery.py", "Recovery", ":material/currency_exchange:",
+            frozenset({"date", "plan", "country", "payment_method", "currency"}),
         ),
     ),
     "Operations": (

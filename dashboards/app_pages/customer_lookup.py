@@ -83,22 +83,20 @@ with right, ui.guard("Customers with the most past-due money"):
             st.session_state["lookup_id"] = str(top.iloc[rows[0]]["customer_id"])
 
     st.markdown("**Customers owing the most past-due money** (select one)")
-    st.dataframe(
+    ui.table(
         top,
-        hide_index=True,
+        {
+            "customer_id": ui.Col("text", "Customer"),
+            "email_masked": ui.Col("text", "Email"),
+            "country": ui.Col("text", "Country", width="small"),
+            "past_due_reporting": ui.Col("money", f"Past due ({currency})"),
+            "subscriptions_past_due": ui.Col("count", "Subs"),
+        },
+        currency=currency,
         height=210,
         on_select=_pick,
         selection_mode="single-row",
         key="top_customers",
-        column_config={
-            "customer_id": "Customer",
-            "email_masked": "Email (masked)",
-            "country": "Country",
-            "past_due_reporting": st.column_config.NumberColumn(
-                f"Past due ({currency})", format="%.2f"
-            ),
-            "subscriptions_past_due": st.column_config.NumberColumn("Subs past due", format="%d"),
-        },
     )
 
 customer_id = st.session_state["lookup_id"].strip()
@@ -114,22 +112,78 @@ with ui.guard("Customer"):
         similar = q.customer_suggestions(customer_id)
         st.warning(f"No customer with id `{customer_id}`.", icon=":material/person_off:")
         if not similar.empty:
-            st.caption("Ids starting with what you typed:")
-            st.dataframe(similar, hide_index=True)
+
+            def _pick_similar() -> None:
+                rows = st.session_state["similar_customers"].selection.rows
+                if rows:
+                    st.session_state["lookup_id"] = str(similar.iloc[rows[0]]["customer_id"])
+
+            st.caption("Ids starting with what you typed (select one to open it):")
+            ui.table(
+                similar,
+                {
+                    "customer_id": ui.Col("text", "Customer"),
+                    "email_masked": ui.Col("text", "Email (masked)"),
+                    "country": ui.Col("text", "Country"),
+                },
+                currency=currency,
+                on_select=_pick_similar,
+                selection_mode="single-row",
+                key="similar_customers",
+            )
         st.stop()
     c = found.iloc[0]
     st.subheader(f"Customer `{c['customer_id']}`")
+    # What a collector acts on first: how much, how late, and what happens next.
+    with ui.guard("Balance"):
+        balance = q.customer_balance(customer_id)
+        oldest = balance["oldest_days_past_due"]
+        tiles = st.columns(4)
+        tiles[0].metric(
+            "Total owed",
+            ui.money_exact(balance["owed"], currency),
+            help="Amount remaining on the customer's receivable invoices, not written off "
+            f"({currency}, at the as-of date).",
+        )
+        tiles[1].metric(
+            "Past due",
+            ui.money_exact(balance["past_due"], currency),
+            help=f"Of which past its due date, on {int(balance['invoices_past_due'])} invoice(s).",
+        )
+        tiles[2].metric(
+            "Oldest past due",
+            "—" if pd.isna(oldest) else f"{int(oldest):,} days",
+            help="Days past due of the customer's oldest past-due invoice.",
+        )
+        with tiles[3], ui.guard("Next dunning step"):
+            recoveries = q.customer_recoveries(customer_id)
+            if recoveries.empty:
+                st.metric("Next dunning step", "None in progress", help="No invoice in recovery.")
+            else:
+                step = recoveries.iloc[0]
+                when = (
+                    f" · {pd.Timestamp(step['next_step_at']):%d %b %Y}"
+                    if pd.notna(step["next_step_at"])
+                    else ""
+                )
+                st.metric(
+                    "Next dunning step",
+                    f"{ui.label(step['next_step'])}{when}",
+                    help=f"Invoice {step['invoice_id']}, {len(recoveries)} invoice(s) in recovery "
+                    "(marts.recoveries_in_progress).",
+                )
     tiles = st.columns(5)
     tiles[0].metric("Email (masked)", c["email_masked"] or "—")
     tiles[1].metric("Country", c["country"] or "—")
-    tiles[2].metric("Verification", c["verification_status"] or "—")
-    tiles[3].metric("Payment method", c["current_payment_method"] or "—")
+    tiles[2].metric("Verification", ui.label(c["verification_status"]))
+    tiles[3].metric("Payment method", ui.label(c["current_payment_method"]))
     tiles[4].metric("Customer since", f"{pd.Timestamp(c['created_at']):%d %b %Y}")
 
 sections: dict[str, pd.DataFrame] = {}
+# Invoices first: what a collector works from.
 loaders = {
-    "subscriptions": ("Subscriptions", q.customer_subscriptions),
     "invoices": ("Invoices", q.customer_invoices),
+    "subscriptions": ("Subscriptions", q.customer_subscriptions),
     "attempts": ("Payment attempts", q.customer_attempts),
     "messages": ("Dunning messages", q.customer_messages),
     "plans": ("Payment plans", q.customer_plans),
@@ -173,10 +227,32 @@ if missing:
         icon=":material/hourglass_empty:",
     )
 
+# The columns each tab shows, in order: what fits 1440 px unscrolled (the timeline above and the
+# SQL workbench have the rest).
+TAB_COLUMNS = {
+    "invoices": (
+        "invoice_id", "status", "amount_due_reporting", "amount_remaining_reporting", "due_at",
+        "days_past_due", "recovery_channel", "attempt_count",
+    ),
+    "subscriptions": (
+        "subscription_id", "plan", "billing_interval", "mrr_reporting", "status", "started_at",
+        "canceled_at", "cancel_reason", "past_due_amount_reporting",
+    ),
+    "attempts": (
+        "attempt_id", "attempted_at", "invoice_id", "amount", "currency", "is_success",
+        "decline_code", "attempt_trigger", "payment_method",
+    ),
+    "plans": (
+        "payment_plan_id", "invoice_id", "kind", "agreed_at", "total_amount", "currency",
+        "instalments_paid", "instalments_missed", "outcome",
+    ),
+}  # fmt: skip
 tabs = st.tabs([loaders[key][0] for key in sections])
-for tab, frame in zip(tabs, sections.values(), strict=True):
+for tab, (key, frame) in zip(tabs, sections.items(), strict=True):
     with tab:
         if frame.empty:
             st.caption("None.")
         else:
-            st.dataframe(frame, hide_index=True)
+            kinds = ui.infer(frame)
+            shown = TAB_COLUMNS.get(key, tuple(frame.columns))
+            ui.table(frame, {name: kinds[name] for name in shown}, currency=currency)

@@ -30,20 +30,17 @@ with ui.guard("Check results"):
     )
     only_failed = st.toggle("Failed checks only", value=not failed.empty)
     shown = failed if only_failed else latest
-    st.dataframe(
-        shown.assign(status=["passed" if ok else "FAILED" for ok in shown["passed"]])[
-            ["status", "severity", "asset", "check_name", "message", "expected", "checked_at"]
-        ],
-        hide_index=True,
-        column_config={
-            "status": "Status",
-            "severity": "Severity",
-            "asset": "Asset",
-            "check_name": "Check",
-            "message": st.column_config.TextColumn("Result", width="large"),
-            "expected": "Expected",
-            "checked_at": st.column_config.DatetimeColumn("Checked (UTC)", format="D MMM HH:mm"),
+    ui.table(
+        shown.assign(status=["passed" if ok else "FAILED" for ok in shown["passed"]]),
+        {
+            "status": ui.Col("text", "Status"),
+            "severity": ui.Col("text", "Severity"),
+            "check_name": ui.Col("label", "Check"),
+            # The message names the asset, the value found and what was expected: it gets the room.
+            "message": ui.Col("text", "Result", width=560),
+            "checked_at": ui.Col("datetime", "Checked (UTC)"),
         },
+        currency=q.reporting_currency(),
     )
 
 st.subheader("History")
@@ -52,21 +49,23 @@ with ui.guard("Check history"):
     if history.empty:
         ui.empty_note("Check runs")
     else:
+        # One bar per build, labelled by when its checks started: a category axis, so builds
+        # minutes apart do not collapse into one sliver or spread over empty days.
+        runs = [f"{pd.Timestamp(t):%d %b %H:%M:%S}" for t in history["started_at"]]
         fig = go.Figure()
-        fig.add_bar(
-            x=history["checked_at"], y=history["passed"], name="Passed", marker_color=ui.BLUE
-        )
-        fig.add_bar(
-            x=history["checked_at"], y=history["failed_warn"], name="Failed (warning)",
-            marker_color=ui.ORANGE,
-        )  # fmt: skip
-        fig.add_bar(
-            x=history["checked_at"], y=history["failed_error"], name="Failed (blocking)",
-            marker_color=ui.VERMILLION,
-        )  # fmt: skip
+        for column, name, colour in (
+            ("passed", "Passed", ui.BLUE),
+            ("failed_warn", "Failed (warning)", ui.ORANGE),
+            ("failed_error", "Failed (blocking)", ui.VERMILLION),
+        ):
+            fig.add_bar(x=runs, y=history[column], name=name, marker_color=colour)
         fig.update_layout(barmode="stack")
-        st.plotly_chart(ui.style(fig, x="Check run (UTC)", y="Checks", height=300))
-        st.caption(f"The last {len(history)} check runs (wall-clock time of each run).")
+        fig.update_xaxes(type="category")
+        st.plotly_chart(ui.style(fig, x="Pipeline run, started (UTC)", y="Checks", height=300))
+        st.caption(
+            f"The last {len(history)} pipeline runs: all the checks of one build are one run "
+            "(they finish seconds apart as each asset is checked)."
+        )
 
 st.subheader("Freshness per source")
 with ui.guard("Source loads"):
@@ -81,63 +80,58 @@ with ui.guard("Source loads"):
     sources["freshness"] = [
         "not checked" if pd.isna(ok) else ("fresh" if ok else "STALE") for ok in sources["passed"]
     ]
-    st.dataframe(
-        sources[
-            [
-                "entity",
-                "freshness",
-                "newest_record_at",
-                "age_hours",
-                "last_loaded_at",
-                "files",
-                "rows_loaded",
-                "rows_quarantined",
-                "files_rejected",
-            ]
-        ],
-        hide_index=True,
-        column_config={
-            "entity": "Source",
-            "freshness": "Freshness check",
-            "newest_record_at": st.column_config.DatetimeColumn(
-                "Newest record (UTC)", format="D MMM YYYY HH:mm"
+    # A source the manifest has never loaded a file of has loaded nothing: 0, not a gap.
+    counts = ["files", "rows_loaded", "rows_quarantined", "files_rejected"]
+    sources[counts] = sources[counts].fillna(0).astype(int)
+    ui.table(
+        sources,
+        {
+            "entity": ui.Col("label", "Source"),
+            "freshness": ui.Col("text", "Freshness"),
+            "newest_record_at": ui.Col("datetime", "Newest record"),
+            "age_hours": ui.Col(
+                "number", "Age (h)", help="Hours between the newest record and the check."
             ),
-            "age_hours": st.column_config.NumberColumn(
-                "Age at check (h)",
-                format="%.1f",
-                help="Hours between the newest record and the check.",
-            ),
-            "last_loaded_at": st.column_config.DatetimeColumn(
-                "Last file loaded (UTC)", format="D MMM YYYY HH:mm"
-            ),
-            "files": st.column_config.NumberColumn("Files", format="%d"),
-            "rows_loaded": st.column_config.NumberColumn("Rows loaded", format="%d"),
-            "rows_quarantined": st.column_config.NumberColumn("Rows quarantined", format="%d"),
-            "files_rejected": st.column_config.NumberColumn("Files rejected", format="%d"),
+            "last_loaded_at": ui.Col("datetime", "Last load"),
+            "files": ui.Col("count", "Files"),
+            "rows_loaded": ui.Col("count", "Rows"),
+            "rows_quarantined": ui.Col("count", "Quarantined"),
+            "files_rejected": ui.Col("count", "Rejected", help="Files rejected whole."),
         },
+        currency=q.reporting_currency(),
+        sort={"freshness": True, "entity": True},
     )
+    st.caption("Times in UTC. Age: hours between the newest record and the freshness check.")
 with ui.guard("Quarantine"):
     quarantine = q.quarantine_summary()
     if quarantine.empty:
         st.caption("Quarantine: empty — every row of every loaded file passed the contract.")
     else:
         st.markdown("**Quarantined rows** (kept aside, never loaded; released when fixed)")
-        st.dataframe(quarantine, hide_index=True)
+        ui.table(quarantine, currency=q.reporting_currency())
 
 st.subheader("Great Expectations Data Docs")
-docs = q.settings().data_docs_dir / "index.html"
-if docs.exists():
+docs_dir = q.settings().data_docs_dir
+if (docs_dir / "index.html").exists():
     st.markdown(
-        f"Every suite and validation result, rendered by Great Expectations: "
-        f"[{docs}]({docs.as_uri()})"
+        "Every suite and validation result, rendered by Great Expectations as a static site. "
+        "Download it, unzip it and open `index.html` in your browser (a web page cannot open "
+        "files on the pipeline's machine)."
+    )
+    st.download_button(
+        "Download the Data Docs (zip)",
+        data=lambda: ui.zip_folder(docs_dir),  # built on click: a few MB
+        file_name="arrears_data_docs.zip",
+        mime="application/zip",
+        icon=":material/download:",
+        on_click="ignore",
     )
     st.caption(
-        "A static site on the pipeline's machine: open the file above there (browsers do not "
-        "follow file links from a web page; copy the path), or publish the folder on a web server."
+        "On the pipeline's machine they can also be served: "
+        f"`python -m http.server 8502 --directory {docs_dir}`, then open http://localhost:8502."
     )
-    st.code(str(docs), language=None)
 else:
     st.info(
-        f"No Data Docs yet at `{docs}` — the quality checks write them on the next build.",
+        "No Data Docs yet — the quality checks write them on the next build.",
         icon=":material/hourglass_empty:",
     )

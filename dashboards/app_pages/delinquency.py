@@ -43,19 +43,23 @@ with ui.guard("Receivables by age"):
         )
         st.caption("Honours every sidebar filter. Amounts at each day's end.")
 
-st.subheader(
-    "Monthly collection metrics",
-    help="Company-wide: collections_monthly has no segments, so only the date range applies.",
+st.subheader("Monthly collection metrics")
+ui.company_wide(
+    "collections_monthly has no segments: only the date range applies, not the plan, country, "
+    "payment-method or currency filters."
 )
 with ui.guard("Monthly collection metrics"):
     months = q.collections_monthly(f)
     complete = months[months["is_complete_month"]]
     if not complete.empty:
         latest = complete.iloc[-1]
+        st.caption(
+            f"Tiles: {latest['month_start']:%B %Y}, the latest complete month in the date range."
+        )
         tiles = st.columns(4)
         with tiles[0]:
             ui.kpi(
-                "DSO",
+                f"DSO · {latest['month_start']:%b %Y}",
                 ui.number(latest["dso_days"], 1, " days"),
                 trend=complete["dso_days"].astype(float).tolist(),
                 help=f"{latest['month_start']:%b %Y}: closing receivables ÷ billed × days in "
@@ -63,7 +67,7 @@ with ui.guard("Monthly collection metrics"):
             )
         with tiles[1]:
             ui.kpi(
-                "CEI",
+                f"CEI · {latest['month_start']:%b %Y}",
                 ui.number(latest["cei_pct"], 1, "%"),
                 trend=complete["cei_pct"].astype(float).tolist(),
                 help=f"{latest['month_start']:%b %Y}: collection effectiveness index — "
@@ -71,14 +75,14 @@ with ui.guard("Monthly collection metrics"):
             )
         with tiles[2]:
             ui.kpi(
-                "Collected",
+                f"Collected · {latest['month_start']:%b %Y}",
                 ui.money(latest["collected_reporting"], currency),
                 trend=complete["collected_reporting"].astype(float).tolist(),
                 help=f"Payments received on receivable invoices in {latest['month_start']:%b %Y}.",
             )
         with tiles[3]:
             ui.kpi(
-                "Written off",
+                f"Written off · {latest['month_start']:%b %Y}",
                 ui.money(latest["written_off_reporting"], currency),
                 trend=complete["written_off_reporting"].astype(float).tolist(),
                 help=f"Amount written off in {latest['month_start']:%b %Y}.",
@@ -181,40 +185,22 @@ with ui.guard("Breakdown by segment"):
                 fig, x=f"Past-due amount ({currency})", y=labels[dimension or "plan"], height=420
             )
         )
-        st.dataframe(
-            segments[
-                [
-                    "segment",
-                    "open_receivables",
-                    "past_due",
-                    "delinquency_rate",
-                    "revenue_at_risk",
-                    "active_subscriptions",
-                    "delinquent_subscriptions",
-                    "delinquency_rate_subscriptions",
-                ]
-            ],
-            hide_index=True,
-            column_config={
-                "segment": labels[dimension or "plan"],
-                "open_receivables": st.column_config.NumberColumn(
-                    f"Open receivables ({currency})", format="%.2f"
+        ui.table(
+            segments,
+            {
+                "segment": ui.Col("label", labels[dimension or "plan"]),
+                "open_receivables": ui.Col("money", f"Open ({currency})"),
+                "past_due": ui.Col("money", f"Past due ({currency})"),
+                "delinquency_rate": ui.Col("pct", "Delinquent (amount)"),
+                "revenue_at_risk": ui.Col(
+                    "money", f"At risk ({currency})", help="Revenue at risk: MRR, per month."
                 ),
-                "past_due": st.column_config.NumberColumn(f"Past due ({currency})", format="%.2f"),
-                "delinquency_rate": st.column_config.NumberColumn(
-                    "Delinquency rate", format="percent"
-                ),
-                "revenue_at_risk": st.column_config.NumberColumn(
-                    f"Revenue at risk ({currency}/month)", format="%.2f"
-                ),
-                "active_subscriptions": st.column_config.NumberColumn("Active subs", format="%d"),
-                "delinquent_subscriptions": st.column_config.NumberColumn(
-                    "Delinquent subs", format="%d"
-                ),
-                "delinquency_rate_subscriptions": st.column_config.NumberColumn(
-                    "Delinquent share of subs", format="percent"
-                ),
+                "active_subscriptions": ui.Col("count", "Active subs"),
+                "delinquent_subscriptions": ui.Col("count", "Delinquent subs"),
+                "delinquency_rate_subscriptions": ui.Col("pct", "Delinquent (subs)"),
             },
+            currency=currency,
+            sort={"past_due": False},
         )
         last_day = pd.Timestamp(f.end) if f.end else None
         st.caption(
@@ -223,6 +209,7 @@ with ui.guard("Breakdown by segment"):
         )
 
 st.subheader("Prevention (descriptive, not causal)")
+ui.company_wide("prevention_effects covers all time and every segment: no sidebar filter applies.")
 with ui.guard("Prevention effects"):
     effects = q.prevention_effects()
     names = {"is_verified": "Verified at sign-up", "used_3ds": "3-D Secure"}
@@ -233,13 +220,13 @@ with ui.guard("Prevention effects"):
             st.markdown(f"**{title}**")
             fig = go.Figure()
             fig.add_bar(
-                x=rows["group_value"],
+                x=rows["group_value"].map(ui.label),
                 y=rows["delinquent_invoice_rate"],
                 name="Invoices ever past due",
                 marker_color=ui.ORANGE,
             )
             fig.add_bar(
-                x=rows["group_value"],
+                x=rows["group_value"].map(ui.label),
                 y=rows["dispute_rate"],
                 name="Disputes per successful payment",
                 marker_color=ui.PURPLE,

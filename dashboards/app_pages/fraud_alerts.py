@@ -15,6 +15,10 @@ f = ui.page_header(
     "segment filters pick which failure-rate segments to chart.",
 )
 currency = q.reporting_currency()
+NOT_SEGMENTED = (
+    "Only the date range applies here: the plan, country, payment-method and processor filters "
+    "pick the failure-rate segments below, not these rows."
+)
 SEVERITY_ORDER = {"critical": 0, "high": 1, "warning": 2}
 LEVEL_COLOURS = {1: ui.ORANGE, 2: ui.VERMILLION, 3: ui.BLACK}  # early warning → high excessive
 
@@ -64,6 +68,7 @@ def failure_chart(rates: pd.DataFrame, title: str, height: int = 320) -> go.Figu
 
 
 st.subheader("Incidents")
+ui.company_wide(NOT_SEGMENTED)
 with ui.guard("Incidents"):
     incidents = q.incidents(f)
     if not incidents.attrs.get("has_alerts"):
@@ -83,41 +88,23 @@ with ui.guard("Incidents"):
         listing = incidents.assign(
             severity_rank=incidents["severity"].map(SEVERITY_ORDER)
         ).sort_values(["is_open", "severity_rank", "started_at"], ascending=[False, True, False])
-        selection = st.dataframe(
-            listing[
-                [
-                    "state",
-                    "severity",
-                    "incident_type",
-                    "segment_type",
-                    "segment_value",
-                    "started_at",
-                    "ended_at",
-                    "revenue_affected",
-                    "summary",
-                ]
-            ],
-            hide_index=True,
+        selection = ui.table(
+            listing,
+            {
+                "state": ui.Col("label", "State"),
+                "severity": ui.Col("label", "Severity"),
+                "incident_type": ui.Col("label", "Type"),
+                "segment_type": ui.Col("label", "Segment"),
+                "segment_value": ui.Col("text", "Value"),
+                "started_at": ui.Col("datetime", "Started (UTC)"),
+                "ended_at": ui.Col("datetime", "Ended (UTC)"),
+                "revenue_affected": ui.Col("money", f"Affected ({currency})"),
+                "summary": ui.Col("text", "Summary", width=170),  # in full in the drill-down
+            },
+            currency=currency,
             on_select="rerun",
             selection_mode="single-row",
             key="incident_table",
-            column_config={
-                "state": "State",
-                "severity": "Severity",
-                "incident_type": "Type",
-                "segment_type": "Segment",
-                "segment_value": "Value",
-                "started_at": st.column_config.DatetimeColumn(
-                    "Started (UTC)", format="D MMM YYYY HH:mm"
-                ),
-                "ended_at": st.column_config.DatetimeColumn(
-                    "Ended (UTC)", format="D MMM YYYY HH:mm"
-                ),
-                "revenue_affected": st.column_config.NumberColumn(
-                    f"Revenue affected ({currency})", format="%.2f"
-                ),
-                "summary": st.column_config.TextColumn("Summary", width="large"),
-            },
         )
         rows = selection.selection.rows if selection else []
         # An alert's link names its incident (`?incident_id=`): open that one first.
@@ -170,12 +157,12 @@ with ui.guard("Incidents"):
                 query_params={"customer": customer_id},
             )
         with st.expander("Anomalous windows of this incident (collateral included)"):
-            st.dataframe(windows, hide_index=True)
+            ui.table(windows, currency=currency, sort={"window_start": True})
             st.caption("The same rows in the SQL workbench:")
             st.code(chosen["drill_query"], language="sql")
         if incidents.attrs.get("has_alerts"):
             with st.expander("Alert history"):
-                st.dataframe(q.alert_events(chosen["incident_id"]), hide_index=True)
+                ui.table(q.alert_events(chosen["incident_id"]), currency=currency)
 
 st.subheader("Failure rate against its expected band")
 with ui.guard("Failure rates"):
@@ -241,6 +228,7 @@ with ui.guard("Failure rates"):
         st.caption(status["evaluation_note"])
 
 st.subheader("Disputes against the card networks' thresholds")
+ui.company_wide(NOT_SEGMENTED)
 with ui.guard("Network dispute ratios"):
     ratios = q.dispute_network_ratios(f)
     if ratios.empty:
@@ -340,6 +328,7 @@ with ui.guard("Daily disputes"):
         st.plotly_chart(ui.style(fig, x="Day opened (UTC)", y="Disputes", height=300))
 
 st.subheader("Card testing")
+ui.company_wide(NOT_SEGMENTED)
 with ui.guard("Card testing"):
     bursts = q.card_testing_bursts(f)
     if ui.missing_feeds("card-testing detection", "payment_attempts"):
@@ -349,38 +338,22 @@ with ui.guard("Card testing"):
     else:
         st.caption(
             "Bursts of small card checks from one customer, device or BIN: many distinct cards, "
-            "mostly declined, within minutes. Validated cards are cards the attacker now knows work."
+            "mostly declined, within minutes. Validated cards are cards the attacker now knows work. "
+            "Times in UTC."
         )
-        st.dataframe(
-            bursts[
-                [
-                    "started_at",
-                    "ended_at",
-                    "entity_type",
-                    "entity_value",
-                    "attempts",
-                    "failure_rate",
-                    "distinct_cards",
-                    "cards_validated",
-                    "amount_attempted_reporting",
-                    "detected_at",
-                ]
-            ],
-            hide_index=True,
-            column_config={
-                "started_at": st.column_config.DatetimeColumn(
-                    "Started (UTC)", format="D MMM YYYY HH:mm:ss"
-                ),
-                "ended_at": st.column_config.DatetimeColumn("Ended (UTC)", format="HH:mm:ss"),
-                "entity_type": "Seen from",
-                "entity_value": "Entity",
-                "attempts": st.column_config.NumberColumn("Attempts", format="%d"),
-                "failure_rate": st.column_config.NumberColumn("Declined", format="percent"),
-                "distinct_cards": st.column_config.NumberColumn("Cards tried", format="%d"),
-                "cards_validated": st.column_config.NumberColumn("Cards validated", format="%d"),
-                "amount_attempted_reporting": st.column_config.NumberColumn(
-                    f"Attempted ({currency})", format="%.2f"
-                ),
-                "detected_at": st.column_config.DatetimeColumn("Detectable at", format="HH:mm:ss"),
+        ui.table(
+            bursts,
+            {
+                "started_at": ui.Col("datetime", "Started"),
+                "ended_at": ui.Col("time", "Ended"),
+                "entity_type": ui.Col("label", "Seen from"),
+                "entity_value": ui.Col("text", "Entity"),
+                "attempts": ui.Col("count", "Attempts"),
+                "failure_rate": ui.Col("pct", "Declined"),
+                "distinct_cards": ui.Col("count", "Cards tried"),
+                "cards_validated": ui.Col("count", "Cards validated"),
+                "amount_attempted_reporting": ui.Col("money", f"Amount ({currency})"),
+                "detected_at": ui.Col("time", "Detectable"),
             },
+            currency=currency,
         )

@@ -26,6 +26,7 @@ def _day(value) -> str:
 
 
 st.subheader("Receivables", help="These KPIs honour every filter in the sidebar.")
+receivables_period = st.empty()
 receivables_tiles = st.columns(4)
 with ui.guard("Receivable KPIs"):
     month_ends = q.receivables_month_ends(f)
@@ -35,13 +36,18 @@ with ui.guard("Receivable KPIs"):
         now = month_ends.iloc[-1]
         before = month_ends.iloc[-2] if len(month_ends) > 1 else None
         versus = f"vs {_day(before['date_day'])}" if before is not None else None
+        receivables_period.caption(
+            f"Balances at the end of {_day(now['date_day'])} (the last month end in the date "
+            "range, or the as-of day), filtered by the sidebar; changes against the month end "
+            "before."
+        )
 
         def prev(column: str):
             return None if before is None else before[column]
 
         with receivables_tiles[0]:
             ui.kpi(
-                "Delinquency rate",
+                "Delinquency rate (by amount)",
                 ui.pct(now["delinquency_rate"]),
                 delta=ui.delta_pp(now["delinquency_rate"], prev("delinquency_rate")),
                 bad_when_up=True,
@@ -84,12 +90,15 @@ with receivables_tiles[3], ui.guard("Open alerts"):
         help="Alerts not resolved yet (any segment; sidebar filters do not apply). "
         "Details on the Fraud & alerts page.",
     )
+    ui.company_wide("Open alerts count every segment: the sidebar's filters do not apply.")
 
-st.subheader(
-    "Recovery and churn",
-    help="Company-wide: the cohort and monthly marts behind these KPIs have no segments, so "
-    "only the date range applies.",
+st.subheader("Recovery and churn")
+ui.company_wide(
+    "The cohort and monthly marts behind these KPIs have no segments: only the date range "
+    "applies, not the plan, country, payment-method or currency filters."
 )
+recovery_period = st.empty()  # the periods of the four tiles, filled in once they are known
+periods: list[str] = []
 recovery_tiles = st.columns(4)
 with ui.guard("Recovery KPIs"):
     recovery_days = q.window_days("recovery_window_days")
@@ -106,6 +115,10 @@ with ui.guard("Recovery KPIs"):
         latest = elapsed.iloc[-1]
         earlier = elapsed.iloc[-2] if len(elapsed) > 1 else None
         versus = f"vs {_month(earlier['cohort_month'])} cohort" if earlier is not None else None
+        periods.append(
+            f"Recovery: the {_month(latest['cohort_month'])} cohort (the latest whose recovery "
+            "window has elapsed), by invoice count and by amount due"
+        )
         with recovery_tiles[0]:
             ui.kpi(
                 "Recovery rate",
@@ -144,6 +157,10 @@ with ui.guard("Involuntary churn"):
     if not complete.empty and not no_subscriptions:
         latest = complete.iloc[-1]
         earlier = complete.iloc[-2] if len(complete) > 1 else None
+        periods.append(
+            f"churn: {_month(latest['month_start'])}, the latest complete month, by subscriptions; "
+            f"write-off: of the invoices billed in {_month(latest['month_start'])}, by amount"
+        )
         with recovery_tiles[2]:
             ui.kpi(
                 "Involuntary churn",
@@ -162,7 +179,7 @@ with ui.guard("Involuntary churn"):
             )
         with recovery_tiles[3]:
             ui.kpi(
-                "Write-off rate",
+                "Write-off rate (billed amount)",
                 ui.pct(latest["write_off_rate"], 2),
                 delta=None
                 if earlier is None
@@ -173,6 +190,8 @@ with ui.guard("Involuntary churn"):
                 help=f"Invoices billed in {_month(latest['month_start'])}: amount written off ÷ "
                 "amount billed (billing-month cohort; grows as the cohort ages).",
             )
+if periods:
+    recovery_period.caption("; ".join(periods) + ".")
 
 st.divider()
 left, right = st.columns(2, gap="large")

@@ -10,12 +10,57 @@ from dashboards import queries as q
 
 f = ui.page_header(
     "Recovery",
-    caption="What comes back after a failed or late payment, how, and how fast. These marts are "
-    "company-wide: only the date range applies.",
+    caption="What comes back after a failed or late payment, how, and how fast. The list of "
+    "recoveries in progress honours every filter; the cohort, channel, retry and dunning marts "
+    "have no segments, so those sections are company-wide (only the date range applies).",
 )
 currency = q.reporting_currency()
+COMPANY_WIDE = "This mart has no plan, country, payment-method or currency segments: the "
+COMPANY_WIDE += "sidebar's segment filters do not apply here (the date range does)."
+
+st.subheader("Recoveries in progress")
+with ui.guard("Recoveries in progress"):
+    in_progress = q.recoveries_in_progress(f)
+    if in_progress.empty:
+        ui.empty_note("Recoveries in progress", "invoices", purpose="recoveries in progress")
+    else:
+        total = in_progress["amount_remaining_reporting"].sum()
+        unscheduled = int((in_progress["next_step"] == "none_scheduled").sum())
+        st.caption(
+            f"{len(in_progress):,} invoices in recovery at the as-of date, "
+            f"{ui.money_exact(total, currency)} owed; {unscheduled:,} with no next step "
+            "scheduled (a collector must act). Longest in recovery first; a snapshot, so the "
+            "date range does not apply. The CSV below has every column (masked email, plan, "
+            "country, last message)."
+        )
+        ui.table(
+            in_progress,
+            {
+                "invoice_id": ui.Col("text", "Invoice"),
+                "customer_id": ui.Col("text", "Customer"),
+                "amount_remaining_reporting": ui.Col("money", f"Owed ({currency})"),
+                "days_in_recovery": ui.Col("count", "Days in"),
+                "last_attempt_at": ui.Col("date", "Last attempt"),
+                "last_decline_code": ui.Col("label", "Last decline"),
+                "last_message_template": ui.Col("label", "Last message"),
+                "next_step": ui.Col("label", "Next step"),
+                "next_step_at": ui.Col("date", "Due"),
+            },
+            currency=currency,
+            height=300,
+            key="recoveries_in_progress",
+        )
+        st.download_button(
+            "Download the list (CSV)",
+            data=in_progress.to_csv(index=False),
+            file_name="recoveries_in_progress.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )
 
 st.subheader("Recovery curves by cohort")
+ui.company_wide(COMPANY_WIDE)
 with ui.guard("Recovery curves"):
     recovery_days = q.window_days("recovery_window_days")
     curves = q.recovery_curves(f)
@@ -64,46 +109,25 @@ with ui.guard("Recovery curves"):
                 )
             ]
         )
-        st.dataframe(
-            table[
-                [
-                    "cohort_month",
-                    "status",
-                    "invoices_entered",
-                    "amount_entered_reporting",
-                    "cohort_invoices_window_elapsed",
-                    "cohort_recovery_rate",
-                    "cohort_recovered_revenue_reporting",
-                    "cohort_recovered_revenue_rate",
-                    "cohort_median_days_to_recovery",
-                ]
-            ],
-            hide_index=True,
-            column_config={
-                "cohort_month": st.column_config.DateColumn("Cohort", format="MMM YYYY"),
-                "status": "Window",
-                "invoices_entered": st.column_config.NumberColumn("Entered", format="%d"),
-                "amount_entered_reporting": st.column_config.NumberColumn(
-                    f"Amount entered ({currency})", format="%.2f"
-                ),
-                "cohort_invoices_window_elapsed": st.column_config.NumberColumn(
+        ui.table(
+            table,
+            {
+                "cohort_month": ui.Col("month", "Cohort"),
+                "status": ui.Col("text", "Window"),
+                "invoices_entered": ui.Col("count", "Invoices"),
+                "amount_entered_reporting": ui.Col("money", f"Entered ({currency})"),
+                "cohort_invoices_window_elapsed": ui.Col(
+                    "count",
                     "Judged",
-                    format="%d",
                     help=f"Invoices whose own {recovery_days}-day window has elapsed.",
                 ),
-                "cohort_recovery_rate": st.column_config.NumberColumn(
-                    "Recovery rate", format="percent"
-                ),
-                "cohort_recovered_revenue_reporting": st.column_config.NumberColumn(
-                    f"Recovered revenue ({currency})", format="%.2f"
-                ),
-                "cohort_recovered_revenue_rate": st.column_config.NumberColumn(
-                    "Recovered share of amount", format="percent"
-                ),
-                "cohort_median_days_to_recovery": st.column_config.NumberColumn(
-                    "Median days to recover", format="%.1f"
-                ),
+                "cohort_recovery_rate": ui.Col("pct", "Recovery rate"),
+                "cohort_recovered_revenue_reporting": ui.Col("money", f"Recovered ({currency})"),
+                "cohort_recovered_revenue_rate": ui.Col("pct", "Share of amount"),
+                "cohort_median_days_to_recovery": ui.Col("number", "Median days"),
             },
+            currency=currency,
+            sort={"cohort_month": False},
         )
 
 st.caption(
@@ -116,32 +140,24 @@ with ui.guard("Late payments"):
     late = q.late_payment_cohorts(f)
     if not late.empty:
         st.markdown("**Late payments (no attempt before payment)**")
-        st.dataframe(
-            late.drop(columns=["is_window_elapsed", "is_complete_month"]),
-            hide_index=True,
-            column_config={
-                "cohort_month": st.column_config.DateColumn("Became past due", format="MMM YYYY"),
-                "invoices_entered": st.column_config.NumberColumn("Past due", format="%d"),
-                "amount_entered_reporting": st.column_config.NumberColumn(
-                    f"Amount ({currency})", format="%.2f"
-                ),
-                "cohort_invoices_window_elapsed": st.column_config.NumberColumn(
-                    "Judged", format="%d"
-                ),
-                "cohort_invoices_recovered": st.column_config.NumberColumn(
-                    f"Paid within {recovery_days} days", format="%d"
-                ),
-                "cohort_recovery_rate": st.column_config.NumberColumn(
-                    "Late-payment recovery rate", format="percent"
-                ),
-                "cohort_median_days_to_recovery": st.column_config.NumberColumn(
-                    "Median days late", format="%.1f"
-                ),
+        ui.table(
+            late,
+            {
+                "cohort_month": ui.Col("month", "Became past due"),
+                "invoices_entered": ui.Col("count", "Past due"),
+                "amount_entered_reporting": ui.Col("money", f"Amount ({currency})"),
+                "cohort_invoices_window_elapsed": ui.Col("count", "Judged"),
+                "cohort_invoices_recovered": ui.Col("count", f"Paid within {recovery_days} days"),
+                "cohort_recovery_rate": ui.Col("pct", "Late-payment recovery rate"),
+                "cohort_median_days_to_recovery": ui.Col("number", "Median days late"),
             },
+            currency=currency,
+            sort={"cohort_month": False},
         )
         ui.partial_months_note("late_payment_cohorts", f)
 
 st.subheader("Recovery by channel")
+ui.company_wide(COMPANY_WIDE)
 with ui.guard("Recovery by channel"):
     recovery_days = q.window_days("recovery_window_days")
     channels = q.recovery_by_channel(f)
@@ -162,7 +178,7 @@ with ui.guard("Recovery by channel"):
                 fig.add_bar(
                     x=rows["cohort_month"],
                     y=rows["channel_recovery_rate"],
-                    name=channel.replace("_", " "),
+                    name=ui.label(channel),
                     marker_color=colour,
                     customdata=rows[
                         ["invoices_recovered_in_window", "cohort_invoices_window_elapsed"]
@@ -189,20 +205,60 @@ with ui.guard("Recovery by channel"):
                 .sum()
                 .sort_values("amount_recovered_reporting", ascending=False)
             )
-            st.dataframe(
+            ui.table(
                 totals,
-                hide_index=True,
-                column_config={
-                    "recovery_channel": "Channel",
-                    "invoices_recovered": st.column_config.NumberColumn("Invoices", format="%d"),
-                    "amount_recovered_reporting": st.column_config.NumberColumn(
-                        f"Recovered ({currency})", format="%.2f"
-                    ),
+                {
+                    "recovery_channel": ui.Col("label", "Channel"),
+                    "invoices_recovered": ui.Col("count", "Invoices"),
+                    "amount_recovered_reporting": ui.Col("money", f"Recovered ({currency})"),
                 },
+                currency=currency,
             )
             st.caption("All recoveries of the cohorts in the date range, before any write-off.")
 
+st.subheader("Card-update rate")
+ui.company_wide(COMPANY_WIDE)
+with ui.guard("Card-update rate"):
+    updates = q.card_update_cohorts(f)
+    if updates.empty:
+        ui.empty_note("Card updates", "invoices", purpose="the card-update rate")
+    # Without the feed every cohort would read 0 %: say what is missing instead.
+    elif not ui.missing_feeds("the card-update rate", "payment_method_updates"):
+        fig = go.Figure()
+        fig.add_bar(
+            x=updates["cohort_month"],
+            y=updates["card_update_rate"],
+            name="Card-update rate",
+            marker_color=ui.BLUE,
+            customdata=updates[["invoices_with_card_update", "invoices_entered"]],
+            hovertemplate="%{y:.1%} (%{customdata[0]:,} of %{customdata[1]:,} invoices)"
+            "<extra></extra>",
+            text=[
+                f"{n:,} of {d:,}"
+                for n, d in zip(
+                    updates["invoices_with_card_update"], updates["invoices_entered"], strict=True
+                )
+            ],
+            textposition="outside",
+        )
+        fig.update_xaxes(dtick="M1", tickformat="%b %Y")
+        fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+        st.plotly_chart(
+            ui.style(
+                fig,
+                x="Month of entering recovery",
+                y="Customers who changed payment method (%)",
+                height=300,
+            )
+        )
+        st.caption(
+            "Invoices that entered recovery after a failed payment whose customer changed "
+            "payment method while the invoice was in recovery ÷ invoices that entered "
+            "(docs/metrics.md). Young cohorts can still grow."
+        )
+
 st.subheader("Retries")
+ui.company_wide(COMPANY_WIDE)
 st.caption("All time (retry_performance has no date). Attempts on invoices; card checks excluded.")
 with ui.guard("Retry success heatmap"):
     heat = q.retry_heatmap()
@@ -260,6 +316,7 @@ with ui.guard("Retry performance"):
         )
 
 st.subheader("Decline codes")
+ui.company_wide(COMPANY_WIDE)
 with ui.guard("Decline classes over time"):
     classes = q.decline_classes_daily(f)
     if not classes.empty:
@@ -287,23 +344,20 @@ with ui.guard("Retry success after each decline code"):
         (retries["dimension"] == "previous_decline_code") & (retries["dimension_value"] != "none")
     ].sort_values("attempts", ascending=False)
     st.markdown("**What happens on the retry after each decline code**")
-    st.dataframe(
-        codes[["dimension_value", "attempts", "success_rate", "amount_collected_reporting"]],
-        hide_index=True,
-        column_config={
-            "dimension_value": "Previous decline code",
-            "attempts": st.column_config.NumberColumn("Retries", format="%d"),
-            "success_rate": st.column_config.ProgressColumn(
-                "Retry success", format="percent", min_value=0, max_value=1
-            ),
-            "amount_collected_reporting": st.column_config.NumberColumn(
-                f"Collected ({currency})", format="%.2f"
-            ),
+    ui.table(
+        codes,
+        {
+            "dimension_value": ui.Col("label", "Previous decline code"),
+            "attempts": ui.Col("count", "Retries"),
+            "success_rate": ui.Col("pct", "Retry success"),
+            "amount_collected_reporting": ui.Col("money", f"Collected ({currency})"),
         },
+        currency=currency,
         height=320,
     )
 
 st.subheader("Dunning funnel")
+ui.company_wide(COMPANY_WIDE)
 with ui.guard("Dunning funnel"):
     attribution_days = q.window_days("dunning_attribution_days")
     funnel = q.dunning_funnel(f)
@@ -319,7 +373,7 @@ with ui.guard("Dunning funnel"):
                 "invoices_paid_in_window",
             ]
         ].sum()
-        left, right = st.columns([2, 3], gap="large")
+        left, right = st.columns([1, 2], gap="large")  # the table's seven columns need 2/3
         with left:
             fig = go.Figure()
             for (_, row), colour in zip(by_channel.iterrows(), ui.OKABE_ITO, strict=False):
@@ -331,9 +385,10 @@ with ui.guard("Dunning funnel"):
                         row["messages_clicked"],
                         row["invoices_paid_in_window"],
                     ],
-                    name=row["channel"],
+                    name=ui.label(row["channel"]),
                     marker_color=colour,
                     textinfo="value",
+                    texttemplate="%{value:,.0f}",  # 35,649, not 35.649k
                 )
             st.plotly_chart(
                 ui.style(fig, x="Messages", y="Funnel step", height=380, legend="Channel")
@@ -345,35 +400,24 @@ with ui.guard("Dunning funnel"):
                 paid_rate=funnel["invoices_paid_in_window"]
                 / funnel["messages_measured"].where(funnel["messages_measured"] > 0),
             )
-            st.dataframe(
-                table[
-                    [
-                        "channel",
-                        "template",
-                        "messages_sent",
-                        "open_rate",
-                        "click_rate",
-                        "messages_measured",
-                        "paid_rate",
-                    ]
-                ],
-                hide_index=True,
-                column_config={
-                    "channel": "Channel",
-                    "template": "Template",
-                    "messages_sent": st.column_config.NumberColumn("Sent", format="%d"),
-                    "open_rate": st.column_config.NumberColumn("Opened", format="percent"),
-                    "click_rate": st.column_config.NumberColumn("Clicked", format="percent"),
-                    "messages_measured": st.column_config.NumberColumn(
+            ui.table(
+                table,
+                {
+                    "channel": ui.Col("label", "Channel"),
+                    "template": ui.Col("label", "Template"),
+                    "messages_sent": ui.Col("count", "Sent"),
+                    "open_rate": ui.Col("pct", "Opened"),
+                    "click_rate": ui.Col("pct", "Clicked"),
+                    "messages_measured": ui.Col(
+                        "count",
                         "Measured",
-                        format="%d",
                         help=f"Messages about an unpaid invoice whose {attribution_days}-day "
                         "window has elapsed.",
                     ),
-                    "paid_rate": st.column_config.NumberColumn(
-                        f"Paid within {attribution_days} days", format="percent"
-                    ),
+                    "paid_rate": ui.Col("pct", f"Paid within {attribution_days} days"),
                 },
+                currency=currency,
+                sort={"messages_sent": False},
                 height=380,
             )
         st.caption(
@@ -386,6 +430,7 @@ with ui.guard("Dunning funnel"):
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Payment plans")
+    ui.company_wide(COMPANY_WIDE)
     with ui.guard("Payment plans"):
         plans = q.payment_plan_outcomes(f)
         if plans.empty:
@@ -425,6 +470,7 @@ with left:
             ui.partial_months_note("payment_plan_outcomes", f)
 with right:
     st.subheader("Write-offs")
+    ui.company_wide(COMPANY_WIDE)
     with ui.guard("Write-offs"):
         months = q.collections_monthly(f)
         fig = go.Figure()

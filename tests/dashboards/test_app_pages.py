@@ -6,6 +6,7 @@ import json
 import threading
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -76,7 +77,7 @@ def test_overview_kpis_equal_the_marts(published):
     )
     past_due, open_, at_risk = (float(v) for v in rows[as_of_day])
     rate, previous_rate = past_due / open_, float(rows[previous_day][0] / rows[previous_day][1])
-    tile = metric(at, "Delinquency rate")
+    tile = metric(at, "Delinquency rate (by amount)")
     assert tile.value == f"{rate * 100:.1f}%"
     assert tile.delta == f"{(rate - previous_rate) * 100:+.1f} pp"
     assert metric(at, "Past-due amount").value == euros(past_due)
@@ -97,7 +98,7 @@ def test_overview_kpis_equal_the_marts(published):
            where is_complete_month order by month_start desc limit 1""",
     )[0]
     assert metric(at, "Involuntary churn").value == f"{float(churn) * 100:.2f}%"
-    assert metric(at, "Write-off rate").value == f"{float(write_off) * 100:.2f}%"
+    assert metric(at, "Write-off rate (billed amount)").value == f"{float(write_off) * 100:.2f}%"
 
     tables = {
         f"{s}.{t}"
@@ -145,11 +146,11 @@ def test_segment_filters_reach_the_receivable_kpis(published):
         at = run_page()
         at.multiselect(key="filter_plan").select(plan).run()
         assert not at.exception
-        assert metric(at, "Delinquency rate").value == f"{float(rate) * 100:.1f}%"
+        assert metric(at, "Delinquency rate (by amount)").value == f"{float(rate) * 100:.1f}%"
         assert metric(at, "Revenue at risk").value == euros(float(at_risk))
         assert f"Plan: {plan}" in at.markdown[0].value
         # The choice survives a page that cannot apply it (greyed out there) and back.
-        at.switch_page("app_pages/recovery.py").run()
+        at.switch_page("app_pages/data_quality.py").run()
         assert at.multiselect(key="filter_plan").disabled
         assert "Plan" not in at.markdown[0].value.split("Filters applied here:")[1]
         at.switch_page("app_pages/delinquency.py").run()
@@ -366,3 +367,212 @@ def test_customer_deep_link_opens_that_customer(published):
         list(df.value.columns)[:1] == ["invoice_id"] and len(df.value) == invoices
         for df in at.dataframe
     )
+
+
+def _configs(frame_element) -> dict[str, dict]:
+    """Column name -> the column config Streamlit sends the browser for one st.dataframe."""
+    return {
+        name: config for name, config in json.loads(frame_element.proto.columns or "{}").items()
+    }
+
+
+def _open_every_page(published):
+    """Each page's AppTest, the customer lookup on the customer owing the most past-due money."""
+    ((customer_id,),) = mart(
+        published,
+        """select customer_id from marts.fct_invoices where is_past_due
+           group by customer_id order by sum(amount_remaining_reporting) desc limit 1""",
+    )
+    for _, title, page in PAGES:
+        at = run_page(page)
+        if title == "Customer lookup":
+            at.text_input[0].input(customer_id).run()
+        yield title, at
+
+
+def test_every_table_formats_its_numbers_and_names_its_columns(published):
+    """What a reader sees in every table of every page: no raw column name for a header, every
+    number column with a format (money: € and thousands separators; rates: one decimal), and
+    never "None" in a cell."""
+    checked = 0
+    with pointed_at(published):
+        for title, at in _open_every_page(published):
+            if title == "SQL workbench":  # an analyst's own query results are shown as they are
+                continue
+            for element in at.dataframe:
+                frame, configs = element.value, _configs(element)
+                for column in frame.columns:
+                    config = configs.get(column, {})
+                    header = config.get("label") or column
+                    assert "_" not in header, (title, column, header)
+                    kind = config.get("type_config", {})
+                    if pd.api.types.is_numeric_dtype(frame[column]) and not (
+                        pd.api.types.is_bool_dtype(frame[column])
+                    ):
+                        fmt = kind.get("format") or ""
+                        assert fmt, (title, column, config)
+                        if "(EUR" in header:
+                            assert fmt.startswith("€%,"), (title, header, fmt)
+                        if fmt.endswith("%%"):
+                            assert fmt == "%.1f%%", (title, header, fmt)
+                        checked += 1
+                    else:
+                        texts = frame[column].astype(str)
+                        assert not texts.isin(["None", "nan", "NaT", "<NA>"]).any(), (
+                            title,
+                            column,
+                        )
+    assert checked > 40
+
+
+def test_formatting_helpers_show_what_a_reader_expects():
+    """The text the tables print where a column has gaps, and the labels of raw ids."""
+    from dashboards import components as ui
+
+    assert ui.cell(550984.97, ui.Col("money"), "EUR") == "€550,984.97"
+    assert ui.cell(-1234.5, ui.Col("money"), "EUR") == "-€1,234.50"
+    assert ui.cell(0.0308, ui.Col("pct"), "EUR") == "3.1%"
+    assert ui.cell(35649, ui.Col("count"), "EUR") == "35,649"
+    assert ui.cell(pd.Timestamp("2026-11-30"), ui.Col("date"), "EUR") == "30 Nov 2026"
+    assert ui.cell(pd.Timestamp("2026-11-03 07:05"), ui.Col("datetime"), "EUR") == (
+        "3 Nov 2026 07:05"
+    )
+    assert ui.cell(None, ui.Col("datetime"), "EUR") == "—"
+    assert [ui.label(v) for v in ("automatic_retry", "pre_due_reminder", "not_verified")] == [
+        "Automatic retry",
+        "Pre-due reminder",
+        "Not verified",
+    ]
+    assert ui.label("no_3ds") == "Without 3-D Secure"
+    assert ui.title("amount_due_reporting", "EUR") == "Amount due (EUR)"
+    assert ui.label("insufficient_funds") == "Insufficient funds"
+    assert ui.label("GB") == "GB"
+    assert ui.label("collections") == "Collections"
+
+
+def test_sections_the_filters_do_not_reach_carry_the_company_wide_badge(published):
+    with pointed_at(published):
+        at = run_page()
+        badges = [m.value for m in at.markdown if "Company-wide" in m.value]
+        # Open alerts, and the recovery-and-churn row.
+        assert len(badges) == 2, badges
+        at.switch_page("app_pages/delinquency.py").run()
+        # Monthly collection metrics and prevention; receivables and segments apply the filters.
+        assert len([m for m in at.markdown if "Company-wide" in m.value]) == 2
+        at.switch_page("app_pages/recovery.py").run()
+        # Every section but the recoveries in progress.
+        assert len([m for m in at.markdown if "Company-wide" in m.value]) == 8
+        at.switch_page("app_pages/fraud_alerts.py").run()
+        # Incidents, dispute ratios and card testing; the failure-rate charts use the filters.
+        assert len([m for m in at.markdown if "Company-wide" in m.value]) == 3
+    assert not at.exception
+
+
+def test_recoveries_in_progress_reconcile_with_the_mart_and_honour_the_filters(published):
+    rows = mart(
+        published,
+        """select invoice_id, plan, amount_remaining_reporting, next_step
+           from marts.recoveries_in_progress
+           order by days_in_recovery desc, amount_remaining_reporting desc, invoice_id""",
+    )
+    assert rows, "the sample has invoices in recovery"
+    plan = rows[0][1]
+    with pointed_at(published):
+        at = run_page("app_pages/recovery.py")
+        (listing,) = [df.value for df in at.dataframe if "days_in_recovery" in df.value]
+        assert listing["invoice_id"].tolist() == [r[0] for r in rows]
+        owed = sum(float(r[2]) for r in rows)
+        assert listing["amount_remaining_reporting"].sum() == pytest.approx(owed, abs=0.005)
+        assert set(listing["next_step"]) <= {
+            "Plan instalment due", "Scheduled retry", "Collections agency", "Nothing scheduled"
+        }  # fmt: skip
+        caption = next(c.value for c in at.caption if "invoices in recovery" in c.value)
+        assert caption.startswith(f"{len(rows):,} invoices in recovery at the as-of date, €")
+        assert any(b.label == "Download the list (CSV)" for b in at.get("download_button"))
+        # The plan filter narrows the list to that plan's invoices.
+        at.multiselect(key="filter_plan").select(plan).run()
+        (listing,) = [df.value for df in at.dataframe if "days_in_recovery" in df.value]
+        assert listing["invoice_id"].tolist() == [r[0] for r in rows if r[1] == plan]
+    assert not at.exception and not at.error
+
+
+def test_customer_header_tells_a_collector_what_is_owed_and_what_comes_next(published):
+    ((customer_id, owed, past_due, oldest),) = mart(
+        published,
+        """select customer_id,
+                  sum(amount_remaining_reporting) filter (
+                      where is_receivable and written_off_at is null),
+                  sum(amount_remaining_reporting) filter (where is_past_due),
+                  max(days_past_due) filter (where is_past_due)
+           from marts.fct_invoices
+           group by customer_id
+           order by sum(amount_remaining_reporting) filter (where is_past_due) desc nulls last
+           limit 1""",
+    )
+    steps = mart(
+        published,
+        """select next_step, next_step_at from marts.recoveries_in_progress
+           where customer_id = ? order by next_step_at nulls last, days_past_due desc""",
+        [customer_id],
+    )
+    (oldest_invoice,) = mart(
+        published,
+        """select invoice_id from marts.fct_invoices where customer_id = ? and is_past_due
+           order by days_past_due desc limit 1""",
+        [customer_id],
+    )[0]
+    with pointed_at(published):
+        at = run_page("app_pages/customer_lookup.py")
+        at.text_input[0].input(customer_id).run()
+    assert not at.exception and not at.error
+    assert metric(at, "Total owed").value == f"€{float(owed):,.2f}"
+    assert metric(at, "Past due").value == f"€{float(past_due):,.2f}"
+    assert metric(at, "Oldest past due").value == f"{oldest:,} days"
+    labels = {
+        "plan_instalment": "Plan instalment due",
+        "scheduled_retry": "Scheduled retry",
+        "collections_agency": "Collections agency",
+        "none_scheduled": "Nothing scheduled",
+    }
+    if steps:
+        step, when = steps[0]
+        expected = labels[step] + (f" · {when:%d %b %Y}" if when else "")
+    else:
+        expected = "None in progress"
+    assert metric(at, "Next dunning step").value == expected
+    (invoices,) = [df.value for df in at.dataframe if list(df.value.columns)[:1] == ["invoice_id"]]
+    assert invoices["invoice_id"].iloc[0] == oldest_invoice  # oldest past-due first
+    masked = metric(at, "Email (masked)").value
+    assert masked.split("@")[1].startswith("***."), masked  # the domain is masked too
+
+
+def test_an_unknown_id_lists_the_ids_starting_with_it_to_pick_from(published):
+    ids = [c for (c,) in mart(published, "select customer_id from marts.dim_customers")]
+    prefix = ids[0][:5]
+    # The id box matches case-insensitively (ilike), in id order.
+    starting = sorted(c for c in ids if c.lower().startswith(prefix.lower()))[:20]
+    with pointed_at(published):
+        at = run_page("app_pages/customer_lookup.py")
+        at.text_input[0].input(prefix).run()
+    assert not at.exception
+    assert any(f"No customer with id `{prefix}`" in w.value for w in at.warning)
+    (similar,) = [
+        df
+        for df in at.dataframe
+        if list(df.value.columns) == ["customer_id", "email_masked", "country"]
+    ]
+    assert similar.value["customer_id"].tolist() == starting
+    # Selectable: a picked row fills the id box (the callback of the top-customers table).
+    assert similar.proto.selection_mode, "the suggestions are not selectable"
+
+
+def test_check_history_counts_one_run_per_build(published):
+    from dashboards import queries as q
+
+    ((builds, results),) = mart(
+        published, "select count(distinct run_id), count(*) from quality.check_results"
+    )
+    with pointed_at(published):
+        history = q.check_history()
+    assert len(history) == builds  # the sample's one build is one run, not one per asset
+    assert int(history["checks"].sum()) == results

@@ -1,8 +1,10 @@
 """The dashboard in a real browser (Debian chromium driven by Playwright): every page loads on the
-sample warehouse, shows its title and no error box; a screenshot per page and the measured load
-times go to tests/artifacts/dashboards/."""
+sample warehouse, shows its title and no error box, and no table is wider than its place at
+1440 px; tables print money, rates and labels the way a reader expects; a screenshot per page and
+the measured load times go to tests/artifacts/dashboards/."""
 
 import json
+import re
 import time
 
 import pytest
@@ -29,11 +31,30 @@ RENDERED = """() => {
 }"""
 
 
+# Streamlit's tables draw on a canvas (no text in the DOM): record every string drawn on a table's
+# canvas, which is exactly what a reader sees in its cells and headers.
+RECORD_TABLE_TEXT = """(() => {
+  window.__tableText = [];
+  const fillText = CanvasRenderingContext2D.prototype.fillText;
+  CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+    if (this.canvas?.dataset?.testid === 'data-grid-canvas') window.__tableText.push(String(text));
+    return fillText.call(this, text, ...rest);
+  };
+})()"""
+# [scrollWidth, clientWidth] of every visible table: wider content than its box = a scroll bar,
+# columns cut off at 1440 px.
+TABLE_WIDTHS = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+  .filter((e) => e.checkVisibility())
+  .map((e) => { const s = e.querySelector('.dvn-scroller'); return [s.scrollWidth, s.clientWidth]; })"""
+
+
 @pytest.fixture(scope="module")
 def page():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 1440, "height": 900})
+        tab = browser.new_page(viewport={"width": 1440, "height": 900})
+        tab.add_init_script(RECORD_TABLE_TEXT)
+        yield tab
         browser.close()
 
 
@@ -75,6 +96,8 @@ def test_page_loads_without_error(served, page, load_times, path, title, _file):
     assert page.locator(ERROR_BOXES).count() == 0, page.locator(ERROR_BOXES).all_inner_texts()
     assert page.get_by_text("Data as of").first.is_visible()
     assert page.locator('[data-testid="stSidebarNav"]').is_visible()
+    overflowing = [w for w in page.evaluate(TABLE_WIDTHS) if w[0] > w[1]]
+    assert not overflowing, f"tables wider than their place at 1440 px: {overflowing}"
     _screenshot(page, ARTIFACTS / f"{path or 'overview'}.png")
     load_times[title] = {"first": round(first, 3), "reload": round(reload, 3)}
 
@@ -116,3 +139,46 @@ def test_an_alert_link_opens_its_incident(served, published, page):
     assert page.get_by_text("Showing the incident of the alert link").is_visible()
     heading = page.get_by_text("Drill-down:")
     assert f"{row['segment_type']} = {row['segment_value']}" in heading.inner_text()
+
+
+MONEY = re.compile(r"^-?€\d{1,3}(,\d{3})*\.\d{2}$")
+RATE = re.compile(r"^\d{1,3}\.\d%$")
+
+
+def test_tables_print_euros_separators_one_decimal_rates_and_labels(served, page):
+    """Issue 19: `550984.97`, `2.8%` beside `3.08%`, `automatic_retry` in the tables."""
+    _load(page, f"{served}/recovery", "Recovery")
+    shown = page.evaluate("() => window.__tableText")
+    money = [t for t in shown if MONEY.match(t)]
+    assert any("," in t for t in money), f"no € amount with a thousands separator in {shown[:80]}"
+    assert [t for t in shown if RATE.match(t)], "no rate with one decimal"
+    assert not [t for t in shown if re.match(r"^\d+\.\d{2,}%$", t)], "a rate with 2+ decimals"
+    assert not [t for t in shown if re.match(r"^\d{4,}\.\d+$", t)], "a raw amount"
+    assert "Automatic retry" in shown and "automatic_retry" not in shown
+    assert not [t for t in shown if t in ("None", "NaT", "nan")]
+    assert not [t for t in shown if t.endswith("00:00:00")]
+    # The sections the segment filters do not reach say so where a reader looks.
+    assert page.get_by_text("Company-wide").first.is_visible()
+
+
+def test_a_collector_opens_the_customer_owing_the_most(served, published, page):
+    """The customer page's header (total owed, oldest days past due, next dunning step), its
+    tables within 1440 px, the domain masked; screenshot `customer_lookup_customer.png`."""
+    import duckdb
+
+    with duckdb.connect(str(published.published_path), read_only=True) as con:
+        ((customer_id,),) = con.execute(
+            """select customer_id from marts.fct_invoices where is_past_due
+               group by customer_id order by sum(amount_remaining_reporting) desc limit 1"""
+        ).fetchall()
+    _load(page, f"{served}/customer_lookup?customer={customer_id}", "Customer lookup")
+    for label in ("Total owed", "Oldest past due", "Next dunning step"):
+        assert page.get_by_text(label, exact=True).first.is_visible(), label
+    shown = page.evaluate("() => window.__tableText")
+    assert not [t for t in shown if re.search(r"@(?!\*\*\*\.)", t)], "an unmasked email domain"
+    _screenshot(page, ARTIFACTS / "customer_lookup_customer.png")
+    for tab in ("Invoices", "Subscriptions", "Payment attempts", "Dunning messages"):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_function(RENDERED, timeout=60_000, polling=100)
+        overflowing = [w for w in page.evaluate(TABLE_WIDTHS) if w[0] > w[1]]
+        assert not overflowing, f"{tab}: tables wider than their place at 1440 px: {overflowing}"

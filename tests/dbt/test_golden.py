@@ -494,7 +494,11 @@ def test_prevention_effects(wh):
 
 def test_pii_is_masked(wh):
     customers = {r["customer_id"]: r for r in wh.query_dicts("select * from marts.dim_customers")}
-    assert customers["C10"]["email_masked"] == "j***@example.org"
+    assert customers["C10"]["email_masked"] == "j***@***.org"
+    # The domain is masked; its hash groups the same domain (C01-C09 @example.com) apart from C10.
+    domains = {r["customer_id"]: r["email_domain_hash"] for r in customers.values()}
+    assert len({domains[c] for c in ("C01", "C02", "C09")}) == 1
+    assert domains["C10"] != domains["C01"] and len(domains["C10"]) == 64
     assert len(customers["C01"]["customer_hash"]) == 64
     # No raw email or name in any published column.
     columns = wh.query(

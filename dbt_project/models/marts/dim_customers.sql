@@ -1,5 +1,7 @@
 -- One row per customer, without personal data: the email becomes a salted hash (stable, so the
 -- same person can be matched across ids and rebuilds) and a masked form; the name is dropped.
+-- The domain is masked too (`sharma-travel2176.co.uk` names the customer's company); only its
+-- last label stays readable, and a salted hash of it lets analysts group customers by domain.
 with customers as (
     select * from {{ ref('stg_billing__customers') }}
 ),
@@ -18,8 +20,13 @@ select
     sha256('{{ var("pii_hash_salt") }}' || lower(trim(customers.email))) as customer_hash,
     case
         when customers.email like '%_@_%'
-            then left(trim(customers.email), 1) || '***@' || split_part(trim(customers.email), '@', -1)
+            then left(trim(customers.email), 1) || '***@***.'
+                || split_part(split_part(trim(customers.email), '@', -1), '.', -1)
     end as email_masked,
+    case
+        when customers.email like '%_@_%'
+            then sha256('{{ var("pii_hash_salt") }}' || lower(split_part(trim(customers.email), '@', -1)))
+    end as email_domain_hash,
     customers.country,
     customers.verification_status,
     customers.verification_status = 'verified' as is_verified,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 import math
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -111,6 +111,116 @@ def style(fig: go.Figure, *, x: str, y: str, height: int = 360, legend: str = ""
         yaxis_title=y,
     )
     return fig
+
+
+def money_axis(currency: str) -> dict:
+    """An amount axis: the currency symbol and thousands separators, no decimals."""
+    return {"tickprefix": symbol(currency), "tickformat": ",.0f"}
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a chart: `column` of the chart's frame (or of `rows`), drawn as `kind`.
+
+    bar · line (lines and markers; `markers=False` for the line alone, `dash` "dot" or "dash") ·
+    area (a filled band stacked on the chart's other areas) · marks (an ✕ on each point, for the
+    windows that crossed a bar). `customdata` names the columns a `hover` template reads as
+    %{customdata[i]}. `options` go to Plotly as they are (yaxis="y2", a marker colour per bar)
+    and win over what `kind` sets.
+    """
+
+    column: str
+    name: str
+    colour: str
+    kind: str = "line"
+    markers: bool = True
+    dash: str | None = None
+    customdata: tuple[str, ...] = ()
+    hover: str | None = None
+    rows: pd.DataFrame | None = field(default=None, compare=False)
+    options: dict = field(default_factory=dict, compare=False)
+
+    def trace(self, frame: pd.DataFrame, x: str) -> go.Bar | go.Scatter:
+        data = frame if self.rows is None else self.rows
+        common = {"x": data[x], "y": data[self.column], "name": self.name}
+        if self.customdata:
+            common["customdata"] = data[list(self.customdata)]
+        if self.hover:
+            common["hovertemplate"] = self.hover
+        if self.kind == "bar":
+            return go.Bar(**{**common, "marker_color": self.colour, **self.options})
+        if self.kind == "area":
+            line = {"width": 0.5, "color": self.colour}
+            area = {"mode": "lines", "stackgroup": "area", "line": line}
+            return go.Scatter(**{**common, **area, **self.options})
+        if self.kind == "marks":
+            marker = {"symbol": "x", "size": 10, "color": self.colour}
+            return go.Scatter(**{**common, "mode": "markers", "marker": marker, **self.options})
+        line = {"color": self.colour, **({"dash": self.dash} if self.dash else {})}
+        mode = "lines+markers" if self.markers else "lines"
+        return go.Scatter(**{**common, "mode": mode, "line": line, **self.options})
+
+
+def series_by(
+    frame: pd.DataFrame,
+    by: str,
+    column: str,
+    colours: dict[str, str],
+    *,
+    name: Callable[[str], str] = str,
+    **series,
+) -> list[Series]:
+    """One `Series` of `column` per value of `by`, in the order of `colours` (value → colour),
+    skipping values without rows: the decline classes of a stacked bar, a plan's outcomes."""
+    return [
+        Series(column, name(value), colour, rows=rows, **series)
+        for value, colour in colours.items()
+        if not (rows := frame[frame[by] == value]).empty
+    ]
+
+
+def figure(
+    frame: pd.DataFrame,
+    x: str,
+    series: Iterable[Series],
+    *,
+    y_axis: dict | None = None,
+    stacked: bool = False,
+    layout: dict | None = None,
+) -> go.Figure:
+    """The figure of `series` against the frame's column `x`: bars side by side unless `stacked`;
+    `y_axis` (tickformat, range, rangemode…) and `layout` (yaxis2, hovermode…) as Plotly takes
+    them."""
+    fig = go.Figure([s.trace(frame, x) for s in series])
+    if stacked:
+        fig.update_layout(barmode="stack")
+    if layout:
+        fig.update_layout(**layout)
+    if y_axis:
+        fig.update_yaxes(**y_axis)
+    return fig
+
+
+def chart(
+    frame: pd.DataFrame,
+    x: str,
+    series: Iterable[Series],
+    *,
+    x_title: str,
+    y_title: str,
+    y_axis: dict | None = None,
+    x_axis: dict | None = None,
+    stacked: bool = False,
+    layout: dict | None = None,
+    height: int = 360,
+    legend: str = "",
+    key: str | None = None,
+) -> None:
+    """Every line and bar chart of the dashboard: `figure`, styled (`style`) and drawn."""
+    fig = figure(frame, x, series, y_axis=y_axis, stacked=stacked, layout=layout)
+    if x_axis:
+        fig.update_xaxes(**x_axis)
+    st.plotly_chart(style(fig, x=x_title, y=y_title, height=height, legend=legend), key=key)
 
 
 def page_header(title: str, caption: str = "") -> Filters:
@@ -446,27 +556,31 @@ def infer(frame: pd.DataFrame) -> dict[str, Col]:
     return columns
 
 
+# Streamlit's display format of each kind of number and time column ({symbol}: the currency's).
+_NUMBER_FORMATS = {
+    "money": "{symbol}%,.2f",
+    "amount": "%,.2f",
+    "pct": "%.1f%%",
+    "count": "%,d",
+    "number": "%,.{digits}f",
+}
+_TIME_FORMATS = {
+    "date": (st.column_config.DateColumn, "D MMM YYYY"),
+    "month": (st.column_config.DateColumn, "MMM YYYY"),
+    "datetime": (st.column_config.DatetimeColumn, "D MMM YYYY HH:mm"),
+    "time": (st.column_config.DatetimeColumn, "HH:mm"),
+}
+
+
 def _column_config(name: str, col: Col, currency: str):
     heading = col.title or title(name, currency)
     common = {"help": col.help, "width": col.width}
-    if col.kind == "money":
-        return st.column_config.NumberColumn(heading, format=f"{symbol(currency)}%,.2f", **common)
-    if col.kind == "amount":
-        return st.column_config.NumberColumn(heading, format="%,.2f", **common)
-    if col.kind == "pct":
-        return st.column_config.NumberColumn(heading, format="%.1f%%", **common)
-    if col.kind == "count":
-        return st.column_config.NumberColumn(heading, format="%,d", **common)
-    if col.kind == "number":
-        return st.column_config.NumberColumn(heading, format=f"%,.{col.digits}f", **common)
-    if col.kind == "date":
-        return st.column_config.DateColumn(heading, format="D MMM YYYY", **common)
-    if col.kind == "month":
-        return st.column_config.DateColumn(heading, format="MMM YYYY", **common)
-    if col.kind == "datetime":
-        return st.column_config.DatetimeColumn(heading, format="D MMM YYYY HH:mm", **common)
-    if col.kind == "time":
-        return st.column_config.DatetimeColumn(heading, format="HH:mm", **common)
+    if col.kind in _NUMBER_FORMATS:
+        shown = _NUMBER_FORMATS[col.kind].format(symbol=symbol(currency), digits=col.digits)
+        return st.column_config.NumberColumn(heading, format=shown, **common)
+    if col.kind in _TIME_FORMATS:
+        column, shown = _TIME_FORMATS[col.kind]
+        return column(heading, format=shown, **common)
     if col.kind == "flag":
         return st.column_config.CheckboxColumn(heading, **common)
     return st.column_config.TextColumn(heading, **common)

@@ -406,17 +406,32 @@ MONTHLY_MARTS = {
 }
 
 
-def partial_months(mart: str, f: Filters) -> list[date]:
-    """The months of `mart` in the date range that the data does not cover in full."""
-    column = MONTHLY_MARTS[mart]
-    frame = fetch(
+def months_in_range(
+    mart: str, f: Filters, columns: str = "*", *, month: str, rest: str = ""
+) -> pd.DataFrame:
+    """`columns` of the rows of `marts.<mart>` whose month (the column `month`) lies in the date
+    range, counting the month the range starts in; `rest` follows the where clause (`and …`,
+    `group by`, `order by`)."""
+    return fetch(
         f"""
-        select distinct {column} as month from marts.{mart}
-        where not is_complete_month and {column} between date_trunc('month', ?::date) and ?
-        order by month
+        select {columns} from marts.{mart}
+        where {month} between date_trunc('month', ?::date) and ?
+        {rest}
         """,
         [f.start, f.end],
         needs=(f"marts.{mart}",),
+    )
+
+
+def partial_months(mart: str, f: Filters) -> list[date]:
+    """The months of `mart` in the date range that the data does not cover in full."""
+    column = MONTHLY_MARTS[mart]
+    frame = months_in_range(
+        mart,
+        f,
+        f"distinct {column} as month",
+        month=column,
+        rest="and not is_complete_month order by month",
     )
     return [pd.Timestamp(m).date() for m in frame["month"]]
 
@@ -442,64 +457,52 @@ def collections_monthly(f: Filters) -> pd.DataFrame:
 
 def recovery_cohorts(f: Filters) -> pd.DataFrame:
     """One row per recovery cohort (month of entering recovery) in the date range."""
-    return fetch(
-        """
-        select cohort_month, is_complete_month, is_window_elapsed, invoices_entered,
-               amount_entered_reporting, cohort_invoices_window_elapsed, cohort_invoices_recovered,
-               cohort_recovery_rate, cohort_recovered_revenue_reporting,
-               cohort_recovered_revenue_rate, cohort_median_days_to_recovery
-        from marts.recovery_cohorts
-        where days_since_entered = 0 and cohort_month between date_trunc('month', ?::date) and ?
-        order by cohort_month
-        """,
-        [f.start, f.end],
-        needs=("marts.recovery_cohorts",),
+    return months_in_range(
+        "recovery_cohorts",
+        f,
+        """cohort_month, is_complete_month, is_window_elapsed, invoices_entered,
+        amount_entered_reporting, cohort_invoices_window_elapsed, cohort_invoices_recovered,
+        cohort_recovery_rate, cohort_recovered_revenue_reporting,
+        cohort_recovered_revenue_rate, cohort_median_days_to_recovery""",
+        month="cohort_month",
+        rest="and days_since_entered = 0 order by cohort_month",
     )
 
 
 def late_payment_cohorts(f: Filters) -> pd.DataFrame:
     """Late payments of invoices never attempted, by the month they became past due: published
     beside the failed-payment cohorts, never mixed in."""
-    return fetch(
-        """
-        select cohort_month, is_complete_month, is_window_elapsed, invoices_entered,
-               amount_entered_reporting, cohort_invoices_window_elapsed, cohort_invoices_recovered,
-               cohort_recovery_rate, cohort_median_days_to_recovery
-        from marts.late_payment_cohorts
-        where days_since_entered = 0 and cohort_month between date_trunc('month', ?::date) and ?
-        order by cohort_month
-        """,
-        [f.start, f.end],
-        needs=("marts.late_payment_cohorts",),
+    return months_in_range(
+        "late_payment_cohorts",
+        f,
+        """cohort_month, is_complete_month, is_window_elapsed, invoices_entered,
+        amount_entered_reporting, cohort_invoices_window_elapsed, cohort_invoices_recovered,
+        cohort_recovery_rate, cohort_median_days_to_recovery""",
+        month="cohort_month",
+        rest="and days_since_entered = 0 order by cohort_month",
     )
 
 
 def recovery_curves(f: Filters) -> pd.DataFrame:
-    return fetch(
-        """
-        select cohort_month, days_since_entered, invoices_observed, invoices_recovered,
-               recovered_share, recovered_amount_share, is_window_elapsed
-        from marts.recovery_cohorts
-        where cohort_month between date_trunc('month', ?::date) and ?
-        order by cohort_month, days_since_entered
-        """,
-        [f.start, f.end],
-        needs=("marts.recovery_cohorts",),
+    return months_in_range(
+        "recovery_cohorts",
+        f,
+        """cohort_month, days_since_entered, invoices_observed, invoices_recovered,
+        recovered_share, recovered_amount_share, is_window_elapsed""",
+        month="cohort_month",
+        rest="order by cohort_month, days_since_entered",
     )
 
 
 def recovery_by_channel(f: Filters) -> pd.DataFrame:
-    return fetch(
-        """
-        select cohort_month, recovery_channel, invoices_recovered, amount_recovered_reporting,
-               share_of_recovered, median_days_to_recovery, cohort_invoices_window_elapsed,
-               invoices_recovered_in_window, channel_recovery_rate, channel_recovered_revenue_rate
-        from marts.recovery_by_channel
-        where cohort_month between date_trunc('month', ?::date) and ?
-        order by cohort_month, recovery_channel
-        """,
-        [f.start, f.end],
-        needs=("marts.recovery_by_channel",),
+    return months_in_range(
+        "recovery_by_channel",
+        f,
+        """cohort_month, recovery_channel, invoices_recovered, amount_recovered_reporting,
+        share_of_recovered, median_days_to_recovery, cohort_invoices_window_elapsed,
+        invoices_recovered_in_window, channel_recovery_rate, channel_recovered_revenue_rate""",
+        month="cohort_month",
+        rest="order by cohort_month, recovery_channel",
     )
 
 
@@ -535,21 +538,17 @@ def decline_classes_daily(f: Filters) -> pd.DataFrame:
 
 def dunning_funnel(f: Filters) -> pd.DataFrame:
     """The funnel summed over the send months that overlap the date range."""
-    return fetch(
-        """
-        select channel, template,
-               sum(messages_sent) as messages_sent,
-               sum(messages_opened) as messages_opened,
-               sum(messages_clicked) as messages_clicked,
-               sum(messages_measured) as messages_measured,
-               sum(invoices_paid_in_window) as invoices_paid_in_window
-        from marts.dunning_funnel
-        where sent_month between date_trunc('month', ?::date) and ?
-        group by channel, template
-        order by channel, messages_sent desc
-        """,
-        [f.start, f.end],
-        needs=("marts.dunning_funnel",),
+    return months_in_range(
+        "dunning_funnel",
+        f,
+        """channel, template,
+        sum(messages_sent) as messages_sent,
+        sum(messages_opened) as messages_opened,
+        sum(messages_clicked) as messages_clicked,
+        sum(messages_measured) as messages_measured,
+        sum(invoices_paid_in_window) as invoices_paid_in_window""",
+        month="sent_month",
+        rest="group by channel, template order by channel, messages_sent desc",
     )
 
 
@@ -569,14 +568,8 @@ def recoveries_in_progress(f: Filters) -> pd.DataFrame:
 
 def card_update_cohorts(f: Filters) -> pd.DataFrame:
     """Card-update rate per recovery cohort in the date range (company-wide)."""
-    return fetch(
-        """
-        select * from marts.card_update_cohorts
-        where cohort_month between date_trunc('month', ?::date) and ?
-        order by cohort_month
-        """,
-        [f.start, f.end],
-        needs=("marts.card_update_cohorts",),
+    return months_in_range(
+        "card_update_cohorts", f, month="cohort_month", rest="order by cohort_month"
     )
 
 
@@ -724,14 +717,11 @@ def open_alerts() -> pd.DataFrame:
 
 
 def dispute_network_ratios(f: Filters) -> pd.DataFrame:
-    return fetch(
-        """
-        select * from marts.dispute_network_ratios
-        where month_start between date_trunc('month', ?::date) and ?
-        order by program, month_start, level_rank
-        """,
-        [f.start, f.end],
-        needs=("marts.dispute_network_ratios",),
+    return months_in_range(
+        "dispute_network_ratios",
+        f,
+        month="month_start",
+        rest="order by program, month_start, level_rank",
     )
 
 

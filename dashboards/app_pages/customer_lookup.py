@@ -66,6 +66,17 @@ def _events(sections: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["at", "track", "text", "tone"]).sort_values("at")
 
 
+def _opens(customers: pd.DataFrame, key: str):
+    """The on-select callback of the customer table `key`: the selected row fills the id box."""
+
+    def pick() -> None:
+        rows = st.session_state[key].selection.rows
+        if rows:
+            st.session_state["lookup_id"] = str(customers.iloc[rows[0]]["customer_id"])
+
+    return pick
+
+
 # The id box is the one source of the customer shown: a link (?customer=) or a pick fills it.
 linked = st.query_params.get("customer", "")
 if linked and linked != st.session_state.get("linked_customer"):
@@ -76,12 +87,6 @@ with left:
     st.text_input("Customer id", key="lookup_id", placeholder="cus_…")
 with right, ui.guard("Customers with the most past-due money"):
     top = q.most_past_due_customers()
-
-    def _pick() -> None:
-        rows = st.session_state["top_customers"].selection.rows
-        if rows:
-            st.session_state["lookup_id"] = str(top.iloc[rows[0]]["customer_id"])
-
     st.markdown("**Customers owing the most past-due money** (select one)")
     ui.table(
         top,
@@ -94,7 +99,7 @@ with right, ui.guard("Customers with the most past-due money"):
         },
         currency=currency,
         height=210,
-        on_select=_pick,
+        on_select=_opens(top, "top_customers"),
         selection_mode="single-row",
         key="top_customers",
     )
@@ -112,12 +117,6 @@ with ui.guard("Customer"):
         similar = q.customer_suggestions(customer_id)
         st.warning(f"No customer with id `{customer_id}`.", icon=":material/person_off:")
         if not similar.empty:
-
-            def _pick_similar() -> None:
-                rows = st.session_state["similar_customers"].selection.rows
-                if rows:
-                    st.session_state["lookup_id"] = str(similar.iloc[rows[0]]["customer_id"])
-
             st.caption("Ids starting with what you typed (select one to open it):")
             ui.table(
                 similar,
@@ -127,7 +126,7 @@ with ui.guard("Customer"):
                     "country": ui.Col("text", "Country"),
                 },
                 currency=currency,
-                on_select=_pick_similar,
+                on_select=_opens(similar, "similar_customers"),
                 selection_mode="single-row",
                 key="similar_customers",
             )

@@ -1,7 +1,6 @@
 """Data quality: the latest check results, their history, freshness per source, Data Docs."""
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards import components as ui
@@ -52,16 +51,20 @@ with ui.guard("Check history"):
         # One bar per build, labelled by when its checks started: a category axis, so builds
         # minutes apart do not collapse into one sliver or spread over empty days.
         runs = [f"{pd.Timestamp(t):%d %b %H:%M:%S}" for t in history["started_at"]]
-        fig = go.Figure()
-        for column, name, colour in (
-            ("passed", "Passed", ui.BLUE),
-            ("failed_warn", "Failed (warning)", ui.ORANGE),
-            ("failed_error", "Failed (blocking)", ui.VERMILLION),
-        ):
-            fig.add_bar(x=runs, y=history[column], name=name, marker_color=colour)
-        fig.update_layout(barmode="stack")
-        fig.update_xaxes(type="category")
-        st.plotly_chart(ui.style(fig, x="Pipeline run, started (UTC)", y="Checks", height=300))
+        ui.chart(
+            history.assign(run=runs),
+            "run",
+            [
+                ui.Series("passed", "Passed", ui.BLUE, "bar"),
+                ui.Series("failed_warn", "Failed (warning)", ui.ORANGE, "bar"),
+                ui.Series("failed_error", "Failed (blocking)", ui.VERMILLION, "bar"),
+            ],
+            x_title="Pipeline run, started (UTC)",
+            y_title="Checks",
+            x_axis={"type": "category"},
+            stacked=True,
+            height=300,
+        )
         st.caption(
             f"The last {len(history)} pipeline runs: all the checks of one build are one run "
             "(they finish seconds apart as each asset is checked)."

@@ -12,7 +12,6 @@ f = ui.page_header(
     caption="How much is owed, how late, and where it is heading.",
 )
 currency = q.reporting_currency()
-money_axis = {"tickprefix": ui.symbol(currency), "tickformat": ",.0f"}
 BUCKETS = (
     ("current", "Current (not yet due)"),
     ("past_due_1_30", "1–30 days"),
@@ -27,19 +26,16 @@ with ui.guard("Receivables by age"):
     if daily.empty:
         ui.empty_note("Receivables", "invoices", purpose="the ageing of receivables")
     else:
-        fig = go.Figure()
-        for (column, name), colour in zip(BUCKETS, ui.SEQUENTIAL, strict=True):
-            fig.add_scatter(
-                x=daily["date_day"],
-                y=daily[column],
-                name=name,
-                stackgroup="age",
-                mode="lines",
-                line={"width": 0.5, "color": colour},
-            )
-        fig.update_yaxes(**money_axis)
-        st.plotly_chart(
-            ui.style(fig, x="Day (end of day, UTC)", y=f"Open receivables ({currency})")
+        ui.chart(
+            daily,
+            "date_day",
+            [
+                ui.Series(column, name, colour, "area")
+                for (column, name), colour in zip(BUCKETS, ui.SEQUENTIAL, strict=True)
+            ],
+            x_title="Day (end of day, UTC)",
+            y_title=f"Open receivables ({currency})",
+            y_axis=ui.money_axis(currency),
         )
         st.caption("Honours every sidebar filter. Amounts at each day's end.")
 
@@ -56,102 +52,96 @@ with ui.guard("Monthly collection metrics"):
         st.caption(
             f"Tiles: {latest['month_start']:%B %Y}, the latest complete month in the date range."
         )
-        tiles = st.columns(4)
-        with tiles[0]:
-            ui.kpi(
-                f"DSO · {latest['month_start']:%b %Y}",
-                ui.number(latest["dso_days"], 1, " days"),
-                trend=complete["dso_days"].astype(float).tolist(),
-                help=f"{latest['month_start']:%b %Y}: closing receivables ÷ billed × days in "
-                "the month.",
-            )
-        with tiles[1]:
-            ui.kpi(
-                f"CEI · {latest['month_start']:%b %Y}",
-                ui.number(latest["cei_pct"], 1, "%"),
-                trend=complete["cei_pct"].astype(float).tolist(),
-                help=f"{latest['month_start']:%b %Y}: collection effectiveness index — "
-                "(opening + billed − closing) ÷ (opening + billed − closing current) × 100.",
-            )
-        with tiles[2]:
-            ui.kpi(
-                f"Collected · {latest['month_start']:%b %Y}",
-                ui.money(latest["collected_reporting"], currency),
-                trend=complete["collected_reporting"].astype(float).tolist(),
-                help=f"Payments received on receivable invoices in {latest['month_start']:%b %Y}.",
-            )
-        with tiles[3]:
-            ui.kpi(
-                f"Written off · {latest['month_start']:%b %Y}",
-                ui.money(latest["written_off_reporting"], currency),
-                trend=complete["written_off_reporting"].astype(float).tolist(),
-                help=f"Amount written off in {latest['month_start']:%b %Y}.",
-            )
+        month = f"{latest['month_start']:%b %Y}"
+        tiles = (
+            ("DSO", ui.number(latest["dso_days"], 1, " days"), "dso_days",
+             f"{month}: closing receivables ÷ billed × days in the month."),
+            ("CEI", ui.number(latest["cei_pct"], 1, "%"), "cei_pct",
+             f"{month}: collection effectiveness index — (opening + billed − closing) ÷ "
+             "(opening + billed − closing current) × 100."),
+            ("Collected", ui.money(latest["collected_reporting"], currency), "collected_reporting",
+             f"Payments received on receivable invoices in {month}."),
+            ("Written off", ui.money(latest["written_off_reporting"], currency),
+             "written_off_reporting", f"Amount written off in {month}."),
+        )  # fmt: skip
+        for tile, (name, value, column, help_text) in zip(
+            st.columns(len(tiles)), tiles, strict=True
+        ):
+            with tile:
+                ui.kpi(
+                    f"{name} · {month}",
+                    value,
+                    trend=complete[column].astype(float).tolist(),
+                    help=help_text,
+                )
 
     left, right = st.columns(2, gap="large")
     with left:
         st.markdown("**DSO and CEI by month**")
-        fig = go.Figure()
-        fig.add_bar(
-            x=months["month_start"], y=months["dso_days"], name="DSO (days)", marker_color=ui.SKY
+        ui.chart(
+            months,
+            "month_start",
+            [
+                ui.Series("dso_days", "DSO (days)", ui.SKY, "bar"),
+                ui.Series("cei_pct", "CEI (%)", ui.VERMILLION, options={"yaxis": "y2"}),
+            ],
+            x_title="Month",
+            y_title="DSO (days)",
+            layout={
+                "yaxis2": {
+                    "title": "CEI (%)",
+                    "overlaying": "y",
+                    "side": "right",
+                    "range": [0, 105],
+                    "ticksuffix": "%",
+                }
+            },
         )
-        fig.add_scatter(
-            x=months["month_start"],
-            y=months["cei_pct"],
-            name="CEI (%)",
-            yaxis="y2",
-            mode="lines+markers",
-            line={"color": ui.VERMILLION},
-        )
-        fig.update_layout(
-            yaxis2={
-                "title": "CEI (%)",
-                "overlaying": "y",
-                "side": "right",
-                "range": [0, 105],
-                "ticksuffix": "%",
-            }
-        )
-        st.plotly_chart(ui.style(fig, x="Month", y="DSO (days)"))
         ui.partial_months_note("collections_monthly", f)
     with right:
         st.markdown("**Roll rates** (share of a bucket's amount that rolls into the next)")
-        fig = go.Figure()
         rolls = (
             ("roll_rate_current_to_1_30", "Current → 1–30"),
             ("roll_rate_1_30_to_31_60", "1–30 → 31–60"),
             ("roll_rate_31_60_to_61_90", "31–60 → 61–90"),
             ("roll_rate_61_90_to_91_plus", "61–90 → 91+"),
         )
-        for (column, name), colour in zip(rolls, ui.SEQUENTIAL[1:], strict=True):
-            fig.add_scatter(
-                x=months["month_start"],
-                y=months[column],
-                name=name,
-                mode="lines+markers",
-                line={"color": colour},
-            )
-        fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
-        st.plotly_chart(
-            ui.style(fig, x="Month (roll from the previous month end)", y="Roll rate (%)")
+        ui.chart(
+            months,
+            "month_start",
+            [
+                ui.Series(column, name, colour)
+                for (column, name), colour in zip(rolls, ui.SEQUENTIAL[1:], strict=True)
+            ],
+            x_title="Month (roll from the previous month end)",
+            y_title="Roll rate (%)",
+            y_axis={"tickformat": ".0%", "range": [0, 1.05]},
         )
 
     st.markdown("**First-payment default by sign-up cohort**")
     judged = months[months["first_invoices_matured"] > 0]
-    fig = go.Figure()
-    fig.add_bar(
-        x=judged["month_start"],
-        y=judged["first_payment_default_rate"],
-        marker_color=ui.ORANGE,
-        name="First-payment default",
-        customdata=judged[
-            ["first_payment_defaults", "first_invoices_matured", "new_subscriptions"]
+    ui.chart(
+        judged,
+        "month_start",
+        [
+            ui.Series(
+                "first_payment_default_rate",
+                "First-payment default",
+                ui.ORANGE,
+                "bar",
+                customdata=(
+                    "first_payment_defaults",
+                    "first_invoices_matured",
+                    "new_subscriptions",
+                ),
+                hover="%{y:.1%}: %{customdata[0]} of %{customdata[1]} matured "
+                "first invoices (%{customdata[2]} new subscriptions)<extra></extra>",
+            )
         ],
-        hovertemplate="%{y:.1%}: %{customdata[0]} of %{customdata[1]} matured first invoices "
-        "(%{customdata[2]} new subscriptions)<extra></extra>",
+        x_title="Sign-up month",
+        y_title="First invoice 30+ days past due (%)",
+        y_axis={"tickformat": ".1%", "rangemode": "tozero"},
     )
-    fig.update_yaxes(tickformat=".1%", rangemode="tozero")
-    st.plotly_chart(ui.style(fig, x="Sign-up month", y="First invoice 30+ days past due (%)"))
     st.caption(
         "Only subscriptions whose first invoice is at least 30 days past its due date can be "
         "judged; the latest sign-up months are therefore missing or thin."
@@ -179,7 +169,7 @@ with ui.guard("Breakdown by segment"):
                 y=top["segment"], x=top[column], name=name, orientation="h", marker_color=colour
             )
         fig.update_layout(barmode="stack", yaxis={"autorange": "reversed"})
-        fig.update_xaxes(**money_axis)
+        fig.update_xaxes(**ui.money_axis(currency))
         st.plotly_chart(
             ui.style(
                 fig, x=f"Past-due amount ({currency})", y=labels[dimension or "plan"], height=420
@@ -218,23 +208,20 @@ with ui.guard("Prevention effects"):
         rows = effects[effects["dimension"] == dimension_name]
         with col:
             st.markdown(f"**{title}**")
-            fig = go.Figure()
-            fig.add_bar(
-                x=rows["group_value"].map(ui.label),
-                y=rows["delinquent_invoice_rate"],
-                name="Invoices ever past due",
-                marker_color=ui.ORANGE,
-            )
-            fig.add_bar(
-                x=rows["group_value"].map(ui.label),
-                y=rows["dispute_rate"],
-                name="Disputes per successful payment",
-                marker_color=ui.PURPLE,
-            )
-            fig.update_yaxes(tickformat=".1%", rangemode="tozero")
             # Keyed: on a warehouse without invoices both charts are empty, hence identical.
-            st.plotly_chart(
-                ui.style(fig, x="Group", y="Rate (%)", height=300),
+            ui.chart(
+                rows.assign(group=rows["group_value"].map(ui.label)),
+                "group",
+                [
+                    ui.Series(
+                        "delinquent_invoice_rate", "Invoices ever past due", ui.ORANGE, "bar"
+                    ),
+                    ui.Series("dispute_rate", "Disputes per successful payment", ui.PURPLE, "bar"),
+                ],
+                x_title="Group",
+                y_title="Rate (%)",
+                y_axis={"tickformat": ".1%", "rangemode": "tozero"},
+                height=300,
                 key=f"prevention_{dimension_name}",
             )
     if effects.empty:

@@ -25,44 +25,55 @@ LEVEL_COLOURS = {1: ui.ORANGE, 2: ui.VERMILLION, 3: ui.BLACK}  # early warning �
 
 def failure_chart(rates: pd.DataFrame, title: str, height: int = 320) -> go.Figure:
     """Observed failure rate, its expected band (expected → upper bound) and anomalies marked."""
-    fig = go.Figure()
-    fig.add_scatter(
-        x=rates["window_start"], y=rates["expected_rate"], mode="lines",
-        line={"width": 0, "color": ui.SKY}, showlegend=False, hoverinfo="skip",
-    )  # fmt: skip
-    fig.add_scatter(
-        x=rates["window_start"],
-        y=rates["expected_rate_upper"],
-        mode="lines",
-        fill="tonexty",
-        fillcolor="rgba(86,180,233,0.35)",
-        line={"width": 0, "color": ui.SKY},
-        name="Expected (band to its upper bound)",
-        hovertemplate="expected up to %{y:.1%}<extra></extra>",
-    )
-    fig.add_scatter(
-        x=rates["window_start"],
-        y=rates["failure_rate"],
-        mode="lines",
-        line={"color": ui.BLUE, "width": 1.5},
-        name="Observed failure rate",
-        customdata=rates[["failures", "attempts"]],
-        hovertemplate="%{y:.1%} (%{customdata[0]} of %{customdata[1]} attempts)<extra></extra>",
-    )
+    band = {"width": 0, "color": ui.SKY}
+    series = [
+        ui.Series(
+            "expected_rate",
+            "",
+            ui.SKY,
+            markers=False,
+            options={"line": band, "showlegend": False, "hoverinfo": "skip"},
+        ),
+        ui.Series(
+            "expected_rate_upper",
+            "Expected (band to its upper bound)",
+            ui.SKY,
+            hover="expected up to %{y:.1%}<extra></extra>",
+            markers=False,
+            options={
+                "line": band,
+                "fill": "tonexty",
+                "fillcolor": "rgba(86,180,233,0.35)",
+            },
+        ),
+        ui.Series(
+            "failure_rate",
+            "Observed failure rate",
+            ui.BLUE,
+            customdata=("failures", "attempts"),
+            hover="%{y:.1%} (%{customdata[0]} of %{customdata[1]} attempts)<extra></extra>",
+            markers=False,
+            options={"line": {"color": ui.BLUE, "width": 1.5}},
+        ),
+    ]
     anomalies = rates[rates["is_anomalous"]]
     if not anomalies.empty:
-        fig.add_scatter(
-            x=anomalies["window_start"],
-            y=anomalies["failure_rate"],
-            mode="markers",
-            marker={"color": ui.VERMILLION, "size": 10, "symbol": "x"},
-            name="Anomalous window",
-            customdata=anomalies[["score", "revenue_affected"]],
-            hovertemplate="anomalous: score %{customdata[0]:.0f}, "
-            + ui.symbol(currency)
-            + "%{customdata[1]:,.0f} affected<extra></extra>",
+        series.append(
+            ui.Series(
+                "failure_rate",
+                "Anomalous window",
+                ui.VERMILLION,
+                "marks",
+                rows=anomalies,
+                customdata=("score", "revenue_affected"),
+                hover="anomalous: score %{customdata[0]:.0f}, "
+                + ui.symbol(currency)
+                + "%{customdata[1]:,.0f} affected<extra></extra>",
+            )
         )
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig = ui.figure(
+        rates, "window_start", series, y_axis={"tickformat": ".0%", "rangemode": "tozero"}
+    )
     fig.update_layout(title={"text": title, "font": {"size": 14}})
     return ui.style(fig, x="Window start (UTC)", y="Failure rate (%)", height=height)
 
@@ -242,39 +253,62 @@ with ui.guard("Network dispute ratios"):
         months = rows.drop_duplicates("month_start")
         with col:
             st.markdown(f"**{names.get(program, program)}**")
-            fig = go.Figure()
-            fig.add_bar(
-                x=months["month_start"],
-                y=months["ratio"],
-                name="Ratio",
-                marker_color=[ui.BLUE if done else ui.SKY for done in months["is_complete_month"]],
-                customdata=months[["cases", "transactions"]],
-                hovertemplate="%{y:.2%} (%{customdata[0]} cases ÷ %{customdata[1]})<extra></extra>",
-            )
+            series = [
+                ui.Series(
+                    "ratio",
+                    "Ratio",
+                    ui.BLUE,
+                    "bar",
+                    customdata=("cases", "transactions"),
+                    hover="%{y:.2%} (%{customdata[0]} cases ÷ %{customdata[1]})<extra></extra>",
+                    options={
+                        "marker_color": [
+                            ui.BLUE if done else ui.SKY for done in months["is_complete_month"]
+                        ]
+                    },
+                )
+            ]
             current = months[~months["is_complete_month"]]
             if not current.empty:
-                fig.add_scatter(
-                    x=current["month_start"],
-                    y=current["projected_ratio"],
-                    mode="markers",
-                    marker={"symbol": "diamond-open", "size": 12, "color": ui.BLACK},
-                    name="Projected to month end",
+                series.append(
+                    ui.Series(
+                        "projected_ratio",
+                        "Projected to month end",
+                        ui.BLACK,
+                        "marks",
+                        rows=current,
+                        options={
+                            "marker": {"symbol": "diamond-open", "size": 12, "color": ui.BLACK}
+                        },
+                    )
                 )
-            for rank, level_rows in rows.groupby("level_rank", sort=True):
-                fig.add_scatter(
-                    x=level_rows["month_start"],
-                    y=level_rows["ratio_threshold"],
-                    mode="lines",
-                    line={
-                        "shape": "hvh",
-                        "dash": "dash",
-                        "color": LEVEL_COLOURS.get(rank, ui.GREY),
-                    },
-                    name=f"{level_rows['level'].iloc[0].replace('_', ' ')} "
+            series += [
+                ui.Series(
+                    "ratio_threshold",
+                    f"{level_rows['level'].iloc[0].replace('_', ' ')} "
                     f"(min {int(level_rows['min_cases'].iloc[0]):,} cases)",
+                    LEVEL_COLOURS.get(rank, ui.GREY),
+                    markers=False,
+                    rows=level_rows,
+                    options={
+                        "line": {
+                            "shape": "hvh",
+                            "dash": "dash",
+                            "color": LEVEL_COLOURS.get(rank, ui.GREY),
+                        }
+                    },
                 )
-            fig.update_yaxes(tickformat=".1%", rangemode="tozero")
-            st.plotly_chart(ui.style(fig, x="Month", y="Dispute ratio (%)", height=340))
+                for rank, level_rows in rows.groupby("level_rank", sort=True)
+            ]
+            ui.chart(
+                months,
+                "month_start",
+                series,
+                x_title="Month",
+                y_title="Dispute ratio (%)",
+                y_axis={"tickformat": ".1%", "rangemode": "tozero"},
+                height=340,
+            )
             reached = rows[rows["is_reached"] | rows["is_projected_reached"]]
             if reached.empty:
                 st.caption("No program level reached or projected in the date range.")
@@ -295,37 +329,27 @@ with ui.guard("Daily disputes"):
     if disputes.empty:
         ui.empty_note("Daily disputes", "disputes", purpose="dispute monitoring")
     else:
-        fig = go.Figure()
-        fig.add_bar(
-            x=disputes["day_start"],
-            y=disputes["chargebacks"],
-            name="Chargebacks",
-            marker_color=ui.BLUE,
-        )
-        fig.add_bar(
-            x=disputes["day_start"],
-            y=disputes["fraud_reports"],
-            name="Fraud reports",
-            marker_color=ui.ORANGE,
-        )
-        fig.add_scatter(
-            x=disputes["day_start"],
-            y=disputes["expected_disputes"],
-            mode="lines",
-            name="Expected disputes",
-            line={"color": ui.BLACK, "dash": "dot"},
-        )
+        series = [
+            ui.Series("chargebacks", "Chargebacks", ui.BLUE, "bar"),
+            ui.Series("fraud_reports", "Fraud reports", ui.ORANGE, "bar"),
+            ui.Series(
+                "expected_disputes", "Expected disputes", ui.BLACK, markers=False, dash="dot"
+            ),
+        ]
         spikes = disputes[disputes["is_anomalous"]]
         if not spikes.empty:
-            fig.add_scatter(
-                x=spikes["day_start"],
-                y=spikes["disputes"],
-                mode="markers",
-                marker={"symbol": "x", "size": 11, "color": ui.VERMILLION},
-                name="Dispute spike",
+            series.append(
+                ui.Series("disputes", "Dispute spike", ui.VERMILLION, "marks", rows=spikes)
             )
-        fig.update_layout(barmode="stack")
-        st.plotly_chart(ui.style(fig, x="Day opened (UTC)", y="Disputes", height=300))
+        ui.chart(
+            disputes,
+            "day_start",
+            series,
+            x_title="Day opened (UTC)",
+            y_title="Disputes",
+            stacked=True,
+            height=300,
+        )
 
 st.subheader("Card testing")
 ui.company_wide(NOT_SEGMENTED)

@@ -1,7 +1,6 @@
 """Overview for finance leadership: the headline KPIs, their change and their trend."""
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards import components as ui
@@ -42,42 +41,33 @@ with ui.guard("Receivable KPIs"):
             "before."
         )
 
-        def prev(column: str):
-            return None if before is None else before[column]
+        def money(value) -> str:
+            return ui.money(value, currency)
 
-        with receivables_tiles[0]:
-            ui.kpi(
-                "Delinquency rate (by amount)",
-                ui.pct(now["delinquency_rate"]),
-                delta=ui.delta_pp(now["delinquency_rate"], prev("delinquency_rate")),
-                bad_when_up=True,
-                versus=versus,
-                trend=month_ends["delinquency_rate"].tolist(),
-                help="Past-due amount remaining ÷ open receivables, on "
-                f"{_day(now['date_day'])}. By subscriptions: "
-                f"{ui.pct(now['delinquency_rate_subscriptions'])} of active subscriptions "
-                "have a past-due invoice.",
-            )
-        with receivables_tiles[1]:
-            ui.kpi(
-                "Past-due amount",
-                ui.money(now["past_due"], currency),
-                delta=ui.delta_rel(now["past_due"], prev("past_due")),
-                bad_when_up=True,
-                versus=versus,
-                trend=month_ends["past_due"].tolist(),
-                help=f"Amount remaining on invoices past their due date ({currency}).",
-            )
-        with receivables_tiles[2]:
-            ui.kpi(
-                "Revenue at risk",
-                ui.money(now["revenue_at_risk"], currency),
-                delta=ui.delta_rel(now["revenue_at_risk"], prev("revenue_at_risk")),
-                bad_when_up=True,
-                versus=versus,
-                trend=month_ends["revenue_at_risk"].tolist(),
-                help="Monthly recurring revenue of the subscriptions with a past-due invoice.",
-            )
+        tiles = (
+            ("Delinquency rate (by amount)", "delinquency_rate", ui.pct, ui.delta_pp,
+             "Past-due amount remaining ÷ open receivables, on "
+             f"{_day(now['date_day'])}. By subscriptions: "
+             f"{ui.pct(now['delinquency_rate_subscriptions'])} of active subscriptions "
+             "have a past-due invoice."),
+            ("Past-due amount", "past_due", money, ui.delta_rel,
+             f"Amount remaining on invoices past their due date ({currency})."),
+            ("Revenue at risk", "revenue_at_risk", money, ui.delta_rel,
+             "Monthly recurring revenue of the subscriptions with a past-due invoice."),
+        )  # fmt: skip
+        for tile, (name, column, shown, change, help_text) in zip(
+            receivables_tiles[:3], tiles, strict=True
+        ):
+            with tile:
+                ui.kpi(
+                    name,
+                    shown(now[column]),
+                    delta=change(now[column], None if before is None else before[column]),
+                    bad_when_up=True,
+                    versus=versus,
+                    trend=month_ends[column].tolist(),
+                    help=help_text,
+                )
 with receivables_tiles[3], ui.guard("Open alerts"):
     alerts = q.open_alerts()
     total = int(alerts["alerts"].sum())
@@ -199,49 +189,49 @@ with left, ui.guard("Past-due trend"):
     st.markdown("**Past-due receivables by age, at each month end**")
     month_ends = q.receivables_month_ends(f)
     if not month_ends.empty:
-        fig = go.Figure()
         buckets = [
             ("past_due_1_30", "1–30 days"),
             ("past_due_31_60", "31–60 days"),
             ("past_due_61_90", "61–90 days"),
             ("past_due_91_plus", "91+ days"),
         ]
-        for (column, name), colour in zip(buckets, ui.SEQUENTIAL[1:], strict=True):
-            fig.add_bar(
-                x=month_ends["date_day"], y=month_ends[column], name=name, marker_color=colour
-            )
-        fig.add_scatter(
-            x=month_ends["date_day"],
-            y=month_ends["revenue_at_risk"],
-            name="Revenue at risk (MRR)",
-            mode="lines+markers",
-            line={"color": ui.BLACK, "dash": "dot"},
+        ui.chart(
+            month_ends,
+            "date_day",
+            [
+                *(
+                    ui.Series(column, name, colour, "bar")
+                    for (column, name), colour in zip(buckets, ui.SEQUENTIAL[1:], strict=True)
+                ),
+                ui.Series("revenue_at_risk", "Revenue at risk (MRR)", ui.BLACK, dash="dot"),
+            ],
+            x_title="Month end",
+            y_title=f"Amount ({currency})",
+            y_axis=ui.money_axis(currency),
+            stacked=True,
         )
-        fig.update_layout(barmode="stack")
-        fig.update_yaxes(tickprefix=ui.symbol(currency), tickformat=",.0f")
-        st.plotly_chart(ui.style(fig, x="Month end", y=f"Amount ({currency})"))
 
 with right, ui.guard("Delinquency trend"):
     st.markdown("**Delinquency rate, at each month end**")
     month_ends = q.receivables_month_ends(f)
     if not month_ends.empty:
-        fig = go.Figure()
-        fig.add_scatter(
-            x=month_ends["date_day"],
-            y=month_ends["delinquency_rate"],
-            name="By amount (past due ÷ open receivables)",
-            mode="lines+markers",
-            line={"color": ui.VERMILLION},
+        ui.chart(
+            month_ends,
+            "date_day",
+            [
+                ui.Series(
+                    "delinquency_rate", "By amount (past due ÷ open receivables)", ui.VERMILLION
+                ),
+                ui.Series(
+                    "delinquency_rate_subscriptions",
+                    "By subscriptions (delinquent ÷ active)",
+                    ui.BLUE,
+                ),
+            ],
+            x_title="Month end",
+            y_title="Delinquency rate (%)",
+            y_axis={"tickformat": ".1%", "rangemode": "tozero"},
         )
-        fig.add_scatter(
-            x=month_ends["date_day"],
-            y=month_ends["delinquency_rate_subscriptions"],
-            name="By subscriptions (delinquent ÷ active)",
-            mode="lines+markers",
-            line={"color": ui.BLUE},
-        )
-        fig.update_yaxes(tickformat=".1%", rangemode="tozero")
-        st.plotly_chart(ui.style(fig, x="Month end", y="Delinquency rate (%)"))
 
 left, right = st.columns(2, gap="large")
 with left, ui.guard("Recovery trend"):
@@ -249,20 +239,28 @@ with left, ui.guard("Recovery trend"):
     st.markdown("**Recovery rate by cohort** (month of entering recovery)")
     cohorts = q.recovery_cohorts(f)
     if not cohorts.empty:
-        fig = go.Figure()
-        fig.add_bar(
-            x=cohorts["cohort_month"],
-            y=cohorts["cohort_recovery_rate"],
-            marker_color=[ui.GREEN if done else ui.GREY for done in cohorts["is_window_elapsed"]],
-            marker_pattern_shape=["" if done else "/" for done in cohorts["is_window_elapsed"]],
-            name="Recovery rate",
-            customdata=cohorts[["invoices_entered", "cohort_invoices_window_elapsed"]],
-            hovertemplate="%{y:.1%} · %{customdata[1]} of %{customdata[0]} invoices judged"
-            "<extra></extra>",
-        )
-        fig.update_yaxes(tickformat=".0%", range=[0, 1])
-        st.plotly_chart(
-            ui.style(fig, x="Cohort month", y=f"Recovered within {recovery_days} days (%)")
+        elapsed = cohorts["is_window_elapsed"]
+        ui.chart(
+            cohorts,
+            "cohort_month",
+            [
+                ui.Series(
+                    "cohort_recovery_rate",
+                    "Recovery rate",
+                    ui.GREEN,
+                    "bar",
+                    customdata=("invoices_entered", "cohort_invoices_window_elapsed"),
+                    hover="%{y:.1%} · %{customdata[1]} of %{customdata[0]} invoices "
+                    "judged<extra></extra>",
+                    options={
+                        "marker_color": [ui.GREEN if done else ui.GREY for done in elapsed],
+                        "marker_pattern_shape": ["" if done else "/" for done in elapsed],
+                    },
+                )
+            ],
+            x_title="Cohort month",
+            y_title=f"Recovered within {recovery_days} days (%)",
+            y_axis={"tickformat": ".0%", "range": [0, 1]},
         )
         st.caption(
             f"Grey hatched bars: cohorts whose {recovery_days}-day window has not fully elapsed "
@@ -272,14 +270,12 @@ with right, ui.guard("Churn trend"):
     st.markdown("**Involuntary churn rate by month**")
     months = q.collections_monthly(f)
     if not months.empty:
-        fig = go.Figure()
-        fig.add_scatter(
-            x=months["month_start"],
-            y=months["involuntary_churn_rate"],
-            mode="lines+markers",
-            name="Involuntary churn",
-            line={"color": ui.PURPLE},
+        ui.chart(
+            months,
+            "month_start",
+            [ui.Series("involuntary_churn_rate", "Involuntary churn", ui.PURPLE)],
+            x_title="Month",
+            y_title="Cancelled for non-payment (%)",
+            y_axis={"tickformat": ".2%", "rangemode": "tozero"},
         )
-        fig.update_yaxes(tickformat=".2%", rangemode="tozero")
-        st.plotly_chart(ui.style(fig, x="Month", y="Cancelled for non-payment (%)"))
         ui.partial_months_note("collections_monthly", f)

@@ -72,30 +72,39 @@ with ui.guard("Recovery curves"):
         colours = pc.sample_colorscale(
             "Viridis", [0.85 * i / max(len(months) - 1, 1) for i in range(len(months))]
         )
-        fig = go.Figure()
+        series = []
         for month, colour in zip(months, colours, strict=True):
             rows = curves[(curves["cohort_month"] == month) & curves["invoices_observed"].gt(0)]
             censored = not bool(rows["is_window_elapsed"].all()) if len(rows) else True
-            fig.add_scatter(
-                x=rows["days_since_entered"],
-                y=rows["recovered_share"],
-                name=f"{pd.Timestamp(month):%b %Y}{' (censored)' if censored else ''}",
-                mode="lines",
-                line={"color": colour, "dash": "dot" if censored else "solid", "width": 2},
-                customdata=rows[["invoices_recovered", "invoices_observed"]],
-                hovertemplate="day %{x}: %{y:.1%} (%{customdata[0]} of %{customdata[1]} "
-                "invoices)<extra>%{fullData.name}</extra>",
+            series.append(
+                ui.Series(
+                    "recovered_share",
+                    f"{pd.Timestamp(month):%b %Y}{' (censored)' if censored else ''}",
+                    colour,
+                    rows=rows,
+                    customdata=("invoices_recovered", "invoices_observed"),
+                    hover="day %{x}: %{y:.1%} (%{customdata[0]} of "
+                    "%{customdata[1]} invoices)<extra>%{fullData.name}</extra>",
+                    markers=False,
+                    options={
+                        "line": {
+                            "color": colour,
+                            "dash": "dot" if censored else "solid",
+                            "width": 2,
+                        }
+                    },
+                )
             )
-        fig.update_yaxes(tickformat=".0%", range=[0, 1])
-        fig.update_layout(hovermode="closest")
-        st.plotly_chart(
-            ui.style(
-                fig,
-                x="Days since entering recovery",
-                y="Invoices recovered (cumulative %)",
-                height=420,
-                legend="Cohort",
-            )
+        ui.chart(
+            curves,
+            "days_since_entered",
+            series,
+            x_title="Days since entering recovery",
+            y_title="Invoices recovered (cumulative %)",
+            y_axis={"tickformat": ".0%", "range": [0, 1]},
+            layout={"hovermode": "closest"},
+            height=420,
+            legend="Cohort",
         )
         st.caption(
             f"Dotted: censored cohorts — their {recovery_days}-day window has not elapsed for "
@@ -172,28 +181,24 @@ with ui.guard("Recovery by channel"):
             .index.tolist()
         )
         with left:
-            fig = go.Figure()
-            for channel, colour in zip(order, ui.OKABE_ITO, strict=False):
-                rows = channels[channels["recovery_channel"] == channel]
-                fig.add_bar(
-                    x=rows["cohort_month"],
-                    y=rows["channel_recovery_rate"],
-                    name=ui.label(channel),
-                    marker_color=colour,
-                    customdata=rows[
-                        ["invoices_recovered_in_window", "cohort_invoices_window_elapsed"]
-                    ],
-                    hovertemplate="%{y:.1%} (%{customdata[0]} of %{customdata[1]})",
-                )
-            fig.update_layout(barmode="stack")
-            fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-            st.plotly_chart(
-                ui.style(
-                    fig,
-                    x="Cohort month",
-                    y=f"Recovered within {recovery_days} days (%)",
-                    legend="Channel",
-                )
+            ui.chart(
+                channels,
+                "cohort_month",
+                ui.series_by(
+                    channels,
+                    "recovery_channel",
+                    "channel_recovery_rate",
+                    dict(zip(order, ui.OKABE_ITO, strict=False)),
+                    name=ui.label,
+                    kind="bar",
+                    customdata=("invoices_recovered_in_window", "cohort_invoices_window_elapsed"),
+                    hover="%{y:.1%} (%{customdata[0]} of %{customdata[1]})",
+                ),
+                x_title="Cohort month",
+                y_title=f"Recovered within {recovery_days} days (%)",
+                y_axis={"tickformat": ".0%", "rangemode": "tozero"},
+                stacked=True,
+                legend="Channel",
             )
             st.caption("The channels of a cohort add up to its recovery rate.")
             ui.partial_months_note("recovery_by_channel", f)
@@ -224,32 +229,30 @@ with ui.guard("Card-update rate"):
         ui.empty_note("Card updates", "invoices", purpose="the card-update rate")
     # Without the feed every cohort would read 0 %: say what is missing instead.
     elif not ui.missing_feeds("the card-update rate", "payment_method_updates"):
-        fig = go.Figure()
-        fig.add_bar(
-            x=updates["cohort_month"],
-            y=updates["card_update_rate"],
-            name="Card-update rate",
-            marker_color=ui.BLUE,
-            customdata=updates[["invoices_with_card_update", "invoices_entered"]],
-            hovertemplate="%{y:.1%} (%{customdata[0]:,} of %{customdata[1]:,} invoices)"
-            "<extra></extra>",
-            text=[
-                f"{n:,} of {d:,}"
-                for n, d in zip(
-                    updates["invoices_with_card_update"], updates["invoices_entered"], strict=True
+        counts = zip(updates["invoices_with_card_update"], updates["invoices_entered"], strict=True)
+        ui.chart(
+            updates,
+            "cohort_month",
+            [
+                ui.Series(
+                    "card_update_rate",
+                    "Card-update rate",
+                    ui.BLUE,
+                    "bar",
+                    customdata=("invoices_with_card_update", "invoices_entered"),
+                    hover="%{y:.1%} (%{customdata[0]:,} of %{customdata[1]:,} "
+                    "invoices)<extra></extra>",
+                    options={
+                        "text": [f"{n:,} of {d:,}" for n, d in counts],
+                        "textposition": "outside",
+                    },
                 )
             ],
-            textposition="outside",
-        )
-        fig.update_xaxes(dtick="M1", tickformat="%b %Y")
-        fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-        st.plotly_chart(
-            ui.style(
-                fig,
-                x="Month of entering recovery",
-                y="Customers who changed payment method (%)",
-                height=300,
-            )
+            x_title="Month of entering recovery",
+            y_title="Customers who changed payment method (%)",
+            x_axis={"dtick": "M1", "tickformat": "%b %Y"},
+            y_axis={"tickformat": ".0%", "rangemode": "tozero"},
+            height=300,
         )
         st.caption(
             "Invoices that entered recovery after a failed payment whose customer changed "
@@ -294,17 +297,25 @@ with ui.guard("Retry performance"):
     ):
         rows = retries[retries["dimension"] == dimension].sort_values("sort_order")
         with col:
-            fig = go.Figure()
-            fig.add_bar(
-                x=rows["dimension_value"],
-                y=rows["success_rate"],
-                marker_color=ui.BLUE,
-                customdata=rows[["successes", "attempts"]],
-                hovertemplate="%{y:.1%} (%{customdata[0]} of %{customdata[1]})<extra></extra>",
+            ui.chart(
+                rows,
+                "dimension_value",
+                [
+                    ui.Series(
+                        "success_rate",
+                        "",
+                        ui.BLUE,
+                        "bar",
+                        customdata=("successes", "attempts"),
+                        hover="%{y:.1%} (%{customdata[0]} of %{customdata[1]})<extra></extra>",
+                    )
+                ],
+                x_title=x_title,
+                y_title="Success rate (%)",
+                x_axis={"type": "category"},
+                y_axis={"tickformat": ".0%", "range": [0, 1]},
+                height=300,
             )
-            fig.update_xaxes(type="category")
-            fig.update_yaxes(tickformat=".0%", range=[0, 1])
-            st.plotly_chart(ui.style(fig, x=x_title, y="Success rate (%)", height=300))
     wasted = int(
         retries.loc[retries["dimension"] == "attempt_number", "retries_after_hard_decline"].sum()
     )
@@ -325,19 +336,21 @@ with ui.guard("Decline classes over time"):
             .groupby(["week", "decline_class"], as_index=False)["failures"]
             .sum()
         )
-        fig = go.Figure()
         class_colours = {
             "soft": ui.SKY,
             "hard": ui.ORANGE,
             "fraud": ui.VERMILLION,
             "unknown": ui.GREY,
         }
-        for name, colour in class_colours.items():
-            rows = weekly[weekly["decline_class"] == name]
-            if not rows.empty:
-                fig.add_bar(x=rows["week"], y=rows["failures"], name=name, marker_color=colour)
-        fig.update_layout(barmode="stack")
-        st.plotly_chart(ui.style(fig, x="Week", y="Failed attempts", legend="Decline class"))
+        ui.chart(
+            weekly,
+            "week",
+            ui.series_by(weekly, "decline_class", "failures", class_colours, kind="bar"),
+            x_title="Week",
+            y_title="Failed attempts",
+            stacked=True,
+            legend="Decline class",
+        )
 with ui.guard("Retry success after each decline code"):
     retries = q.retry_performance()
     codes = retries[
@@ -455,17 +468,16 @@ with left:
                 "broken": ui.VERMILLION,
                 "cancelled": ui.GREY,
             }
-            fig = go.Figure()
-            for outcome, colour in outcome_colours.items():
-                rows = by_month[by_month["outcome"] == outcome]
-                if not rows.empty:
-                    fig.add_bar(
-                        x=rows["agreed_month"], y=rows["plans"], name=outcome, marker_color=colour
-                    )
-            fig.update_layout(barmode="stack")
-            fig.update_xaxes(dtick="M1", tickformat="%b %Y")  # whole months, even for one month
-            st.plotly_chart(
-                ui.style(fig, x="Month agreed", y="Plans", height=300, legend="Outcome")
+            ui.chart(
+                by_month,
+                "agreed_month",
+                ui.series_by(by_month, "outcome", "plans", outcome_colours, kind="bar"),
+                x_title="Month agreed",
+                y_title="Plans",
+                x_axis={"dtick": "M1", "tickformat": "%b %Y"},  # whole months, even for one month
+                stacked=True,
+                height=300,
+                legend="Outcome",
             )
             ui.partial_months_note("payment_plan_outcomes", f)
 with right:
@@ -473,32 +485,37 @@ with right:
     ui.company_wide(COMPANY_WIDE)
     with ui.guard("Write-offs"):
         months = q.collections_monthly(f)
-        fig = go.Figure()
-        fig.add_bar(
-            x=months["month_start"],
-            y=months["written_off_reporting"],
-            name=f"Written off in the month ({currency})",
-            marker_color=ui.VERMILLION,
+        ui.chart(
+            months,
+            "month_start",
+            [
+                ui.Series(
+                    "written_off_reporting",
+                    f"Written off in the month ({currency})",
+                    ui.VERMILLION,
+                    "bar",
+                ),
+                ui.Series(
+                    "write_off_rate",
+                    "Write-off rate of the billing month",
+                    ui.BLACK,
+                    options={"yaxis": "y2"},
+                ),
+            ],
+            x_title="Month",
+            y_title=f"Written off ({currency})",
+            y_axis=ui.money_axis(currency),
+            layout={
+                "yaxis2": {
+                    "title": "Write-off rate (%)",
+                    "overlaying": "y",
+                    "side": "right",
+                    "tickformat": ".1%",
+                    "rangemode": "tozero",
+                }
+            },
+            height=380,
         )
-        fig.add_scatter(
-            x=months["month_start"],
-            y=months["write_off_rate"],
-            name="Write-off rate of the billing month",
-            yaxis="y2",
-            mode="lines+markers",
-            line={"color": ui.BLACK},
-        )
-        fig.update_yaxes(tickprefix=ui.symbol(currency), tickformat=",.0f")
-        fig.update_layout(
-            yaxis2={
-                "title": "Write-off rate (%)",
-                "overlaying": "y",
-                "side": "right",
-                "tickformat": ".1%",
-                "rangemode": "tozero",
-            }
-        )
-        st.plotly_chart(ui.style(fig, x="Month", y=f"Written off ({currency})", height=380))
         ui.partial_months_note("collections_monthly", f)
         st.caption(
             "Write-off rate: amount eventually written off of the invoices billed in the month ÷ "

@@ -109,10 +109,12 @@ def _ts(name: str, what: str, required: bool = False) -> Column:
     return Column(name, "TIMESTAMP", f"{what} (UTC).", required=required)
 
 
-_CURRENCY = Column(
-    "currency", "VARCHAR", "ISO 4217 currency code (upper case).", required=True,
-    allowed=CURRENCIES,
-)  # fmt: skip
+def _choice(name: str, what: str, allowed: tuple[str, ...], required: bool = False) -> Column:
+    """A text column that holds one of `allowed` (the raw rules reject anything else)."""
+    return Column(name, "VARCHAR", what, required=required, allowed=allowed)
+
+
+_CURRENCY = _choice("currency", "ISO 4217 currency code (upper case).", CURRENCIES, required=True)
 _UPDATED_AT = _ts("updated_at", "When this version of the record was produced", required=True)
 
 ENTITIES: tuple[Entity, ...] = (
@@ -125,11 +127,10 @@ ENTITIES: tuple[Entity, ...] = (
             Column("email", "VARCHAR", "Billing email address.", pii=True),
             Column("name", "VARCHAR", "Customer or company name.", pii=True),
             Column("country", "VARCHAR", "ISO 3166-1 alpha-2 billing country."),
-            Column(
+            _choice(
                 "verification_status",
-                "VARCHAR",
                 "Identity/solvency verification at sign-up.",
-                allowed=("verified", "unverified", "pending", "failed"),
+                ("verified", "unverified", "pending", "failed"),
             ),
             _ts("created_at", "Sign-up time", required=True),
             Column(
@@ -144,12 +145,7 @@ ENTITIES: tuple[Entity, ...] = (
                 "Account balance in major units of `balance_currency`: positive = owed and "
                 "added to the next invoice, negative = credit.",
             ),
-            Column(
-                "balance_currency",
-                "VARCHAR",
-                "ISO 4217 currency of `balance` (upper case).",
-                allowed=CURRENCIES,
-            ),
+            _choice("balance_currency", "ISO 4217 currency of `balance` (upper case).", CURRENCIES),
             _UPDATED_AT,
         ),
     ),
@@ -161,21 +157,18 @@ ENTITIES: tuple[Entity, ...] = (
             _id("subscription_id", "subscription"),
             _ref("customer_id", "customers"),
             Column("plan", "VARCHAR", "Plan name (e.g. starter, growth, business).", required=True),
-            Column(
+            _choice(
                 "billing_interval",
-                "VARCHAR",
                 "How often the plan bills.",
+                ("day", "week", "month", "year"),
                 required=True,
-                allowed=("day", "week", "month", "year"),
             ),
             _amount("amount", "Price per billing interval"),
             _CURRENCY,
-            Column(
+            _choice(
                 "status",
-                "VARCHAR",
                 "Subscription state.",
-                required=True,
-                allowed=(
+                (
                     "trialing",
                     "active",
                     "past_due",
@@ -183,33 +176,31 @@ ENTITIES: tuple[Entity, ...] = (
                     "canceled",
                     "paused",
                     "incomplete",
-                ),  # fmt: skip
+                ),
+                required=True,
             ),
             _ts("started_at", "Start of the subscription", required=True),
             _ts("canceled_at", "Cancellation time, if cancelled"),
-            Column(
+            _choice(
                 "cancel_reason",
-                "VARCHAR",
                 "Why it was cancelled; `non_payment` is involuntary churn.",
-                allowed=("voluntary", "non_payment", "fraud", "other"),
+                ("voluntary", "non_payment", "fraud", "other"),
             ),
             Column(
                 "cancel_at_period_end",
                 "BOOLEAN",
                 "Set to end at the close of the current period (a cancellation already decided).",
             ),
-            Column(
+            _choice(
                 "collection_paused_behavior",
-                "VARCHAR",
                 "While collection is paused, what happens to new invoices; null when not paused.",
-                allowed=("keep_as_draft", "mark_uncollectible", "void"),
+                ("keep_as_draft", "mark_uncollectible", "void"),
             ),
             _ts("collection_resumes_at", "When paused collection resumes, if scheduled"),
-            Column(
+            _choice(
                 "cancellation_feedback",
-                "VARCHAR",
                 "The customer's own reason for cancelling, as chosen from a list.",
-                allowed=(
+                (
                     "too_expensive",
                     "missing_features",
                     "switched_service",
@@ -218,7 +209,7 @@ ENTITIES: tuple[Entity, ...] = (
                     "too_complex",
                     "low_quality",
                     "other",
-                ),  # fmt: skip
+                ),
             ),
             Column(
                 "cancellation_comment",
@@ -244,19 +235,17 @@ ENTITIES: tuple[Entity, ...] = (
             _ts("issued_at", "Issue time", required=True),
             _ts("due_at", "Due date", required=True),
             _ts("paid_at", "Time the invoice became fully paid"),
-            Column(
+            _choice(
                 "status",
-                "VARCHAR",
                 "Invoice state.",
+                ("draft", "open", "paid", "void", "uncollectible"),
                 required=True,
-                allowed=("draft", "open", "paid", "void", "uncollectible"),
             ),
             _ts("written_off_at", "Time the invoice was written off as uncollectible"),
-            Column(
+            _choice(
                 "billing_reason",
-                "VARCHAR",
                 "Why the invoice was issued.",
-                allowed=("subscription_create", "subscription_cycle", "manual", "other"),
+                ("subscription_create", "subscription_cycle", "manual", "other"),
             ),
             _amount("amount_remaining", "Amount still owed", required=False),
             Column(
@@ -283,13 +272,7 @@ ENTITIES: tuple[Entity, ...] = (
             _ts("attempted_at", "Attempt time", required=True),
             _amount("amount", "Amount attempted"),
             _CURRENCY,
-            Column(
-                "payment_method",
-                "VARCHAR",
-                "Payment method type.",
-                required=True,
-                allowed=PAYMENT_METHODS,
-            ),
+            _choice("payment_method", "Payment method type.", PAYMENT_METHODS, required=True),
             Column("card_brand", "VARCHAR", "Card network (visa, mastercard, amex, ...)."),
             Column("card_country", "VARCHAR", "ISO-2 country of the card issuer."),
             Column("card_bin", "VARCHAR", "First six digits of the card (issuer BIN)."),
@@ -299,13 +282,7 @@ ENTITIES: tuple[Entity, ...] = (
                 "Stable token of the card number (never the number itself).",
             ),
             Column("processor", "VARCHAR", "Payment processor / acquirer.", required=True),
-            Column(
-                "outcome",
-                "VARCHAR",
-                "Result of the attempt.",
-                required=True,
-                allowed=("succeeded", "failed"),
-            ),
+            _choice("outcome", "Result of the attempt.", ("succeeded", "failed"), required=True),
             Column(
                 "decline_code",
                 "VARCHAR",
@@ -314,11 +291,10 @@ ENTITIES: tuple[Entity, ...] = (
             Column(
                 "attempt_number", "INTEGER", "1 for the first attempt on an invoice, then 2, 3…"
             ),
-            Column(
+            _choice(
                 "trigger",
-                "VARCHAR",
                 "What started the attempt.",
-                allowed=(
+                (
                     "scheduled",
                     "automatic_retry",
                     "customer_initiated",
@@ -330,19 +306,15 @@ ENTITIES: tuple[Entity, ...] = (
             Column("used_3ds", "BOOLEAN", "Whether 3-D Secure authentication was performed."),
             Column("ip_address", "VARCHAR", "Client IP for customer-present attempts.", pii=True),
             Column("device_id", "VARCHAR", "Device fingerprint for customer-present attempts."),
-            Column(
+            _choice(
                 "outcome_type",
-                "VARCHAR",
                 "Who decided: `issuer_declined` (the card issuer), `blocked` (the processor's "
                 "fraud screening, e.g. Stripe Radar, before the issuer), `invalid` (a malformed "
                 "request), `authorized`, `manual_review`.",
-                allowed=OUTCOME_TYPES,
+                OUTCOME_TYPES,
             ),
-            Column(
-                "risk_level",
-                "VARCHAR",
-                "The processor's fraud risk assessment of the attempt.",
-                allowed=RISK_LEVELS,
+            _choice(
+                "risk_level", "The processor's fraud risk assessment of the attempt.", RISK_LEVELS
             ),
             Column(
                 "failure_code",
@@ -361,24 +333,17 @@ ENTITIES: tuple[Entity, ...] = (
                 "VARCHAR",
                 "The processor's human-readable failure text (no card or personal data).",
             ),
-            Column(
-                "card_funding",
-                "VARCHAR",
-                "Card funding type.",
-                allowed=("credit", "debit", "prepaid", "unknown"),
+            _choice(
+                "card_funding", "Card funding type.", ("credit", "debit", "prepaid", "unknown")
             ),
-            Column("cvc_check", "VARCHAR", "Result of the CVC check.", allowed=CARD_CHECKS),
-            Column(
+            _choice("cvc_check", "Result of the CVC check.", CARD_CHECKS),
+            _choice(
                 "address_line1_check",
-                "VARCHAR",
                 "Result of the billing address (first line) check.",
-                allowed=CARD_CHECKS,
+                CARD_CHECKS,
             ),
-            Column(
-                "address_postal_code_check",
-                "VARCHAR",
-                "Result of the billing postal code check.",
-                allowed=CARD_CHECKS,
+            _choice(
+                "address_postal_code_check", "Result of the billing postal code check.", CARD_CHECKS
             ),
             _UPDATED_AT,
         ),
@@ -391,24 +356,12 @@ ENTITIES: tuple[Entity, ...] = (
             _id("update_id", "payment-method update"),
             _ref("customer_id", "customers"),
             _ts("occurred_at", "When the customer changed the method", required=True),
-            Column(
-                "previous_method",
-                "VARCHAR",
-                "Method before the change.",
-                allowed=PAYMENT_METHODS,
-            ),
-            Column(
-                "new_method",
-                "VARCHAR",
-                "Method after the change.",
-                required=True,
-                allowed=PAYMENT_METHODS,
-            ),
-            Column(
+            _choice("previous_method", "Method before the change.", PAYMENT_METHODS),
+            _choice("new_method", "Method after the change.", PAYMENT_METHODS, required=True),
+            _choice(
                 "reason",
-                "VARCHAR",
                 "Why the method changed.",
-                allowed=("expired_card", "customer_request", "after_decline", "dunning_link"),
+                ("expired_card", "customer_request", "after_decline", "dunning_link"),
             ),
             _UPDATED_AT,
         ),
@@ -421,12 +374,8 @@ ENTITIES: tuple[Entity, ...] = (
             _id("message_id", "message"),
             _ref("customer_id", "customers"),
             _ref("invoice_id", "invoices", required=False),
-            Column(
-                "channel",
-                "VARCHAR",
-                "Delivery channel.",
-                required=True,
-                allowed=("email", "sms", "in_app", "phone"),
+            _choice(
+                "channel", "Delivery channel.", ("email", "sms", "in_app", "phone"), required=True
             ),
             Column(
                 "template",
@@ -449,23 +398,21 @@ ENTITIES: tuple[Entity, ...] = (
             _id("payment_plan_id", "payment plan"),
             _ref("customer_id", "customers"),
             _ref("invoice_id", "invoices"),
-            Column(
+            _choice(
                 "kind",
-                "VARCHAR",
                 "Instalments or a due-date extension.",
+                ("instalments", "extension"),
                 required=True,
-                allowed=("instalments", "extension"),
             ),
             _ts("agreed_at", "When the customer accepted the plan", required=True),
             _amount("total_amount", "Amount covered by the plan"),
             _CURRENCY,
             Column("instalment_count", "INTEGER", "Number of instalments (1 for an extension)."),
-            Column(
+            _choice(
                 "status",
-                "VARCHAR",
                 "Plan state as reported by the billing system.",
+                ("active", "completed", "broken", "cancelled"),
                 required=True,
-                allowed=("active", "completed", "broken", "cancelled"),
             ),
             _UPDATED_AT,
         ),
@@ -494,12 +441,11 @@ ENTITIES: tuple[Entity, ...] = (
             _ref("invoice_id", "invoices"),
             _ref("customer_id", "customers"),
             _ts("escalated_at", "Escalation time", required=True),
-            Column(
+            _choice(
                 "stage",
-                "VARCHAR",
                 "Escalation stage.",
+                ("collections_agency", "legal", "write_off"),
                 required=True,
-                allowed=("collections_agency", "legal", "write_off"),
             ),
             Column("agency", "VARCHAR", "Collections agency or law firm, if any."),
             _UPDATED_AT,
@@ -515,13 +461,12 @@ ENTITIES: tuple[Entity, ...] = (
             _ref("customer_id", "customers"),
             _amount("amount", "Disputed amount"),
             _CURRENCY,
-            Column(
+            _choice(
                 "kind",
-                "VARCHAR",
                 "`chargeback`; `fraud_report` (issuer TC40/SAFE report, no money moved); "
                 "`inquiry` (a retrieval request, not yet a chargeback).",
+                ("chargeback", "fraud_report", "inquiry"),
                 required=True,
-                allowed=("chargeback", "fraud_report", "inquiry"),
             ),
             Column(
                 "reason",
@@ -529,12 +474,11 @@ ENTITIES: tuple[Entity, ...] = (
                 "Network reason (fraudulent, product_not_received, subscription_canceled, ...).",
             ),
             _ts("opened_at", "When the dispute was raised", required=True),
-            Column(
+            _choice(
                 "status",
-                "VARCHAR",
                 "Dispute state.",
+                ("needs_response", "under_review", "won", "lost", "closed"),
                 required=True,
-                allowed=("needs_response", "under_review", "won", "lost", "closed"),
             ),
             _ts("closed_at", "When the dispute was decided"),
             _ts("evidence_due_at", "Deadline for submitting evidence to contest the dispute"),
@@ -552,19 +496,12 @@ ENTITIES: tuple[Entity, ...] = (
             _amount("amount", "Refunded amount"),
             _CURRENCY,
             _ts("refunded_at", "Refund time", required=True),
-            Column(
+            _choice(
                 "reason",
-                "VARCHAR",
                 "Why the money was returned.",
-                allowed=("requested_by_customer", "duplicate", "fraudulent", "other"),
+                ("requested_by_customer", "duplicate", "fraudulent", "other"),
             ),
-            Column(
-                "status",
-                "VARCHAR",
-                "Refund state.",
-                required=True,
-                allowed=("pending", "succeeded", "failed"),
-            ),
+            _choice("status", "Refund state.", ("pending", "succeeded", "failed"), required=True),
             _UPDATED_AT,
         ),
     ),

@@ -21,6 +21,20 @@
     at most one false alarm per segment per `cusum_years` years of hourly windows. -#}
 {%- set cusum_alarm_bar = cusum_bar(8760, cusum_years) %}
 {#- The scores and the anomaly rule are macros (macros/monitoring/), shared by windows and stretches. -#}
+{#- The same hour of the week (or weekday) over the previous `baseline_weeks` weeks: what both
+    passes of the baseline pool. -#}
+{%- set same_slot_history -%}
+    partition by window_grain, segment_type, segment_value, seasonal_slot
+        order by window_start
+        range between interval {{ baseline_weeks }} weeks preceding and interval 1 hour preceding
+{%- endset %}
+{%- set window_keys = ['window_grain', 'window_start', 'segment_type', 'segment_value'] %}
+{%- set pair_keys = window_keys + ['root_type', 'root_value'] %}
+{#- From a window explained by a root to the root's own window (itself perhaps explained). -#}
+{%- set next_hop = [
+    'window_grain', 'window_start', ['root_type', 'segment_type'], ['root_value', 'segment_value']
+] %}
+{%- set same_segment_day = ['segment_type', 'segment_value', 'window_start'] %}
 
 with counts as (
     select
@@ -122,11 +136,7 @@ screening as (
         / (coalesce(sum(attempts_d) over same_slot_history, 0) + {{ prior_attempts }})
             as screening_rate
     from windows
-    window same_slot_history as (
-        partition by window_grain, segment_type, segment_value, seasonal_slot
-        order by window_start
-        range between interval {{ baseline_weeks }} weeks preceding and interval 1 hour preceding
-    )
+    window same_slot_history as ({{ same_slot_history }})
 ),
 
 screened as (
@@ -151,11 +161,7 @@ baseline as (
         coalesce(sum(attempts_d) filter (where not is_screened_out) over same_slot_history, 0)
             as history_attempts
     from screened
-    window same_slot_history as (
-        partition by window_grain, segment_type, segment_value, seasonal_slot
-        order by window_start
-        range between interval {{ baseline_weeks }} weeks preceding and interval 1 hour preceding
-    )
+    window same_slot_history as ({{ same_slot_history }})
 ),
 
 weekly_expected as (
@@ -318,23 +324,20 @@ pair_windows as (
 ),
 
 cube_in_pair_windows as materialized (
-    select
-        pair_windows.window_grain,
-        pair_windows.window_start,
-        cube.*
-    from pair_windows
-    inner join {{ ref('int_failure_cube') }} as cube
-        on pair_windows.window_start = cube.hour_start
-    where pair_windows.window_grain = 'hour'
-    union all
-    select
-        pair_windows.window_grain,
-        pair_windows.window_start,
-        cube.*
-    from pair_windows
-    inner join {{ ref('int_failure_cube') }} as cube
-        on pair_windows.window_start = date_trunc('day', cube.hour_start)
-    where pair_windows.window_grain = 'day'
+    {%- for grain, window_of_hour in [
+        ('hour', 'cube.hour_start'),
+        ('day', "date_trunc('day', cube.hour_start)"),
+    ] %}
+        select
+            pair_windows.window_grain,
+            pair_windows.window_start,
+            cube.*
+        from pair_windows
+        inner join {{ ref('int_failure_cube') }} as cube
+            on pair_windows.window_start = {{ window_of_hour }}
+        where pair_windows.window_grain = '{{ grain }}'
+        {{- "\n    union all" if not loop.last }}
+    {%- endfor %}
 ),
 
 -- Attempts and failures in both segments of a pair (t ∩ r), counted once per pair of
@@ -411,12 +414,11 @@ residuals as (
         from pair_overlaps
         where type_a <> 'decline_class'
     ) as both_ways
-        on pairs.window_grain = both_ways.window_grain
-            and pairs.window_start = both_ways.window_start
-            and pairs.segment_type = both_ways.type_a
-            and pairs.segment_value = both_ways.value_a
-            and pairs.root_type = both_ways.type_b
-            and pairs.root_value = both_ways.value_b
+        on {{ same_keys('pairs', 'both_ways', [
+            'window_grain', 'window_start',
+            ['segment_type', 'type_a'], ['segment_value', 'value_a'],
+            ['root_type', 'type_b'], ['root_value', 'value_b'],
+        ]) }}
 ),
 
 residuals_scored as (
@@ -439,12 +441,7 @@ pair_tests as (
         ) / nullif(pairs.failures_d - pairs.expected_rate * pairs.attempts_d, 0) as excess_share_in_root
     from pairs
     left join residuals_scored as residuals
-        on pairs.window_grain = residuals.window_grain
-            and pairs.window_start = residuals.window_start
-            and pairs.segment_type = residuals.segment_type
-            and pairs.segment_value = residuals.segment_value
-            and pairs.root_type = residuals.root_type
-            and pairs.root_value = residuals.root_value
+        on {{ same_keys('pairs', 'residuals', pair_keys) }}
 ),
 
 -- r explains t when t keeps no excess without r's attempts (no attempt left counts too) and r
@@ -463,12 +460,11 @@ explained as (
         tested.root_value
     from pair_tests as tested
     left join pair_tests as reverse
-        on tested.window_grain = reverse.window_grain
-            and tested.window_start = reverse.window_start
-            and tested.segment_type = reverse.root_type
-            and tested.segment_value = reverse.root_value
-            and tested.root_type = reverse.segment_type
-            and tested.root_value = reverse.segment_value
+        on {{ same_keys('tested', 'reverse', [
+            'window_grain', 'window_start',
+            ['segment_type', 'root_type'], ['segment_value', 'root_value'],
+            ['root_type', 'segment_type'], ['root_value', 'segment_value'],
+        ]) }}
     where not tested.is_abnormal_without_root
         -- an anomalous window is only explained by an anomalous one: an anomaly never vanishes
         and (tested.root_is_anomalous or not tested.is_anomalous)
@@ -500,15 +496,9 @@ explained_by_root as (
         coalesce(third_hop.root_value, second_hop.root_value, first_hop.root_value) as root_value
     from explained as first_hop
     left join explained as second_hop
-        on first_hop.window_grain = second_hop.window_grain
-            and first_hop.window_start = second_hop.window_start
-            and first_hop.root_type = second_hop.segment_type
-            and first_hop.root_value = second_hop.segment_value
+        on {{ same_keys('first_hop', 'second_hop', next_hop) }}
     left join explained as third_hop
-        on second_hop.window_grain = third_hop.window_grain
-            and second_hop.window_start = third_hop.window_start
-            and second_hop.root_type = third_hop.segment_type
-            and second_hop.root_value = third_hop.segment_value
+        on {{ same_keys('second_hop', 'third_hop', next_hop) }}
 ),
 
 attributed as (
@@ -519,10 +509,7 @@ attributed as (
         windows_scored.is_elevated and explained.root_type is null as is_root_elevated
     from windows_scored
     left join explained_by_root as explained
-        on windows_scored.window_grain = explained.window_grain
-            and windows_scored.window_start = explained.window_start
-            and windows_scored.segment_type = explained.segment_type
-            and windows_scored.segment_value = explained.segment_value
+        on {{ same_keys('windows_scored', 'explained', window_keys) }}
 ),
 
 -- Evidence that accumulates across hours: a Bernoulli CUSUM per segment over its hourly windows
@@ -560,10 +547,7 @@ cusum_walks as (
         *,
         sum(cusum_increment) over by_hour as cusum_walk
     from cusum_increments
-    window by_hour as (
-        partition by window_grain, segment_type, segment_value order by window_start
-        rows unbounded preceding
-    )
+    window by_hour as ({{ segment_so_far() }})
 ),
 
 -- S_t = max(0, S_{t-1} + x_t) is the walk minus its lowest point so far (the empty start, 0,
@@ -574,19 +558,13 @@ cusum_statistics as (
         *,
         cusum_walk - least(min(cusum_walk) over by_hour, 0) as cusum
     from cusum_walks
-    window by_hour as (
-        partition by window_grain, segment_type, segment_value order by window_start
-        rows unbounded preceding
-    )
+    window by_hour as ({{ segment_so_far() }})
 ),
 
 cusum_runs as (
     select
         *,
-        count(*) filter (where cusum <= 0) over (
-            partition by window_grain, segment_type, segment_value order by window_start
-            rows unbounded preceding
-        ) as cusum_run
+        count(*) filter (where cusum <= 0) over ({{ segment_so_far() }}) as cusum_run
     from cusum_statistics
 ),
 
@@ -639,9 +617,7 @@ stretches as (
     select
         cusum_elevated.*,
         count(*) filter (where not cusum_elevated.is_root_elevated) over (
-            partition by
-                cusum_elevated.window_grain, cusum_elevated.segment_type, cusum_elevated.segment_value
-            order by cusum_elevated.window_start rows unbounded preceding
+            {{ segment_so_far(relation='cusum_elevated') }}
         ) as elevation_run,
         cusum_elevated.window_grain = 'day'
         and cusum_elevated.is_root_elevated
@@ -650,9 +626,7 @@ stretches as (
     from cusum_elevated
     left join days_with_anomalous_hours as covered
         on cusum_elevated.window_grain = 'day'
-            and cusum_elevated.segment_type = covered.segment_type
-            and cusum_elevated.segment_value = covered.segment_value
-            and cusum_elevated.window_start = covered.window_start
+            and {{ same_keys('cusum_elevated', 'covered', same_segment_day) }}
 ),
 
 stretch_totals as (
@@ -665,10 +639,7 @@ stretch_totals as (
         sum(attempts_d * expected_rate_upper) filter (where is_stretch_member) over stretch_so_far
             as stretch_expected_upper
     from stretches
-    window stretch_so_far as (
-        partition by window_grain, segment_type, segment_value, elevation_run
-        order by window_start rows unbounded preceding
-    )
+    window stretch_so_far as ({{ segment_so_far(['elevation_run']) }})
 ),
 
 stretch_scored as (
@@ -701,29 +672,19 @@ any_trigger as (
     from triggered
 ),
 
--- A day whose segment had anomalous hours (alone or as a stretch) is the same story told at a
--- coarser grain; so is the day after, when the payments that failed are retried (and fail
--- more, or are a larger share of the day).
-hours_told as (
-    select distinct
-        segment_type,
-        segment_value,
-        date_trunc('day', window_start) as hours_day
-    from triggered
-    where window_grain = 'hour' and (is_anomalous or is_cusum_member)
-),
-
+-- A day whose segment had anomalous hours (alone or as a stretch: days_with_anomalous_hours) is
+-- the same story told at a coarser grain; so is the day after, when the payments that failed are
+-- retried (and fail more, or are a larger share of the day).
 days_told_by_hours as (
     select
         triggered.segment_type,
         triggered.segment_value,
         triggered.window_start,
-        max(hours_told.hours_day) as hours_day
+        max(hours.window_start) as hours_day
     from triggered
-    inner join hours_told
-        on triggered.segment_type = hours_told.segment_type
-            and triggered.segment_value = hours_told.segment_value
-            and triggered.window_start in (hours_told.hours_day, hours_told.hours_day + interval 1 day)
+    inner join days_with_anomalous_hours as hours
+        on {{ same_keys('triggered', 'hours', ['segment_type', 'segment_value']) }}
+            and triggered.window_start in (hours.window_start, hours.window_start + interval 1 day)
     where triggered.window_grain = 'day'
     group by all
 )
@@ -784,31 +745,21 @@ select
         when days_told_by_hours.hours_day is not null
             then 'retries after anomalous hours of this segment the day before'
     end as explained_by,
-    -- The window that explains it, to link it to that window's incident.
+    -- The window that explains it, to link it to that window's incident: the root's window, or
+    -- for a day told by hours, the hours of its segment on the day of those hours.
+    {%- for column, of_root, of_hours in [
+        ('grain', 'triggered.window_grain', "'hour'"),
+        ('segment_type', 'triggered.root_type', 'triggered.segment_type'),
+        ('segment_value', 'triggered.root_value', 'triggered.segment_value'),
+        ('window_start', 'triggered.window_start', 'days_told_by_hours.hours_day'),
+    ] %}
     case
         when not triggered.is_any_anomalous then null
-        when triggered.root_type is not null then triggered.window_grain
-        when days_told_by_hours.hours_day is not null then 'hour'
-    end as explained_by_grain,
-    case
-        when not triggered.is_any_anomalous then null
-        when triggered.root_type is not null then triggered.root_type
-        when days_told_by_hours.hours_day is not null then triggered.segment_type
-    end as explained_by_segment_type,
-    case
-        when not triggered.is_any_anomalous then null
-        when triggered.root_type is not null then triggered.root_value
-        when days_told_by_hours.hours_day is not null then triggered.segment_value
-    end as explained_by_segment_value,
-    -- The window (or, for a day told by hours, the day of those hours) that explains it.
-    case
-        when not triggered.is_any_anomalous then null
-        when triggered.root_type is not null then triggered.window_start
-        else days_told_by_hours.hours_day
-    end as explained_by_window_start
+        when triggered.root_type is not null then {{ of_root }}
+        when days_told_by_hours.hours_day is not null then {{ of_hours }}
+    end as explained_by_{{ column }}{{ "," if not loop.last }}  -- noqa: LT02
+    {%- endfor %}
 from any_trigger as triggered
 left join days_told_by_hours
     on triggered.window_grain = 'day'
-        and triggered.segment_type = days_told_by_hours.segment_type
-        and triggered.segment_value = days_told_by_hours.segment_value
-        and triggered.window_start = days_told_by_hours.window_start
+        and {{ same_keys('triggered', 'days_told_by_hours', same_segment_day) }}

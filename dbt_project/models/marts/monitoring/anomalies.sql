@@ -3,6 +3,18 @@
 -- Method and parameters: anomalies.yml.
 {%- set card_testing_gap_minutes = var('card_testing_gap_minutes') %}
 {%- set max_silence_windows = var('incident_max_silence_windows') %}
+{#- The detectors other than failure rates explain nothing and are explained by nothing. -#}
+{%- set not_explained -%}
+        null as explained_by,
+        null as explained_by_grain,
+        null as explained_by_segment_type,
+        null as explained_by_segment_value,
+        null as explained_by_window_start
+{%- endset %}
+{#- A collateral window against the segment's window that explains it, in the same hour or day. -#}
+{%- set explaining_window = [
+    ['explained_by_segment_type', 'segment_type'], ['explained_by_segment_value', 'segment_value'], 'window_start'
+] %}
 
 with as_of as (
     select as_of_at from {{ ref('int_as_of') }}
@@ -59,11 +71,7 @@ card_testing as (
         amount_attempted_reporting as revenue_affected,
         true as is_anomalous,
         null as elevation_run,
-        null as explained_by,
-        null as explained_by_grain,
-        null as explained_by_segment_type,
-        null as explained_by_segment_value,
-        null as explained_by_window_start
+        {{ not_explained }}
     from {{ ref('card_testing_bursts') }}
     where is_card_testing
 ),
@@ -88,11 +96,7 @@ dispute_spike as (
         revenue_affected,
         is_anomalous,
         elevation_run,
-        null as explained_by,
-        null as explained_by_grain,
-        null as explained_by_segment_type,
-        null as explained_by_segment_value,
-        null as explained_by_window_start
+        {{ not_explained }}
     from {{ ref('disputes_daily') }}
     where is_elevated
 ),
@@ -118,11 +122,7 @@ network_ratio as (
         null as revenue_affected,
         true as is_anomalous,
         null as elevation_run,
-        null as explained_by,
-        null as explained_by_grain,
-        null as explained_by_segment_type,
-        null as explained_by_segment_value,
-        null as explained_by_window_start
+        {{ not_explained }}
     from {{ ref('dispute_network_ratios') }}
     where is_reached
     qualify row_number() over (partition by program, month_start order by level_rank desc) = 1
@@ -150,10 +150,7 @@ with_detection_time as (
     from detected
     cross join as_of
     left join {{ ref('card_testing_bursts') }} as bursts
-        on detected.detector = 'card_testing'
-            and detected.segment_type = bursts.entity_type
-            and detected.segment_value = bursts.entity_value
-            and detected.window_start = bursts.started_at
+        on {{ is_card_testing_burst_of('detected', 'bursts') }}
 ),
 
 -- Incidents. Root windows of one detector and segment form one incident while they follow each
@@ -233,29 +230,14 @@ explained_hours as (
         root_incidents.incident_id
     from explained
     left join root_incidents
-        on explained.explained_by_segment_type = root_incidents.segment_type
-            and explained.explained_by_segment_value = root_incidents.segment_value
-            and explained.window_start = root_incidents.window_start
+        on {{ same_keys('explained', 'root_incidents', explaining_window) }}
             and root_incidents.detector = 'failure_rate'
             and root_incidents.window_grain = 'hour'
     where explained.window_grain = 'hour'
 ),
 
 hours_with_incident as (
-    select
-        segment_type,
-        segment_value,
-        window_start,
-        incident_id
-    from root_incidents
-    where detector = 'failure_rate' and window_grain = 'hour'
-    union all
-    select
-        segment_type,
-        segment_value,
-        window_start,
-        incident_id
-    from explained_hours
+    {{- failure_rate_windows_with_incident('root_incidents', 'explained_hours', 'hour') }}
 ),
 
 -- A day told by anomalous hours of its segment takes the incident of the first such hour that
@@ -287,20 +269,7 @@ days_covered_by_hours as (
 ),
 
 days_with_incident as (
-    select
-        segment_type,
-        segment_value,
-        window_start,
-        incident_id
-    from root_incidents
-    where detector = 'failure_rate' and window_grain = 'day'
-    union all
-    select
-        segment_type,
-        segment_value,
-        window_start,
-        incident_id
-    from days_covered_by_hours
+    {{- failure_rate_windows_with_incident('root_incidents', 'days_covered_by_hours', 'day') }}
 ),
 
 -- A collateral day takes the incident of the day that explains it, wherever that one went.
@@ -310,9 +279,7 @@ explained_days as (
         days_with_incident.incident_id
     from explained
     left join days_with_incident
-        on explained.explained_by_segment_type = days_with_incident.segment_type
-            and explained.explained_by_segment_value = days_with_incident.segment_value
-            and explained.window_start = days_with_incident.window_start
+        on {{ same_keys('explained', 'days_with_incident', explaining_window) }}
     where explained.window_grain = 'day'
         and explained.explained_by_grain = 'day'
 ),

@@ -67,10 +67,9 @@ back_to_normal as (
     from incident_spans
     cross join as_of
     inner join normal_windows
-        on incident_spans.detector = normal_windows.detector
-            and incident_spans.segment_type = normal_windows.segment_type
-            and incident_spans.segment_value = normal_windows.segment_value
-            and incident_spans.window_grain = normal_windows.window_grain
+        on {{ same_keys(
+                'incident_spans', 'normal_windows', ['detector', 'segment_type', 'segment_value', 'window_grain']
+            ) }}
             and incident_spans.last_window_end < normal_windows.window_end
             and as_of.as_of_at >= normal_windows.window_end
     group by incident_spans.incident_id
@@ -150,10 +149,7 @@ with_bursts as (
         date_diff('minute', bursts.started_at, bursts.ended_at) as burst_minutes
     from sized
     left join {{ ref('card_testing_bursts') }} as bursts
-        on sized.detector = 'card_testing'
-            and sized.segment_type = bursts.entity_type
-            and sized.segment_value = bursts.entity_value
-            and sized.peak_window_start = bursts.started_at
+        on {{ is_card_testing_burst_of('sized', 'bursts', 'peak_window_start') }}
 ),
 
 classified as (

@@ -35,6 +35,7 @@ from orchestration.contract import (
     LINEAGE_COLUMNS,
     RECORD_RULES,
     SOFT_DECLINE_CODES,
+    Column,
     Entity,
     Rule,
     rules,
@@ -99,10 +100,14 @@ def _profile(probe: Probe, entity: Entity) -> dict:
     return profile
 
 
-def _example_ids(probe: Probe, entity: Entity, predicate: str) -> list[str]:
+def _example_ids(
+    probe: Probe, entity: Entity, predicate: str, source: str | None = None
+) -> list[str]:
+    """Up to EXAMPLES ids of current records matching `predicate`. `source` is the from clause
+    when the predicate needs joins (the records under the alias `c`)."""
     rows = probe.con.execute(
-        f"select {entity.key} from {current(entity)} where {predicate} "
-        f"order by {entity.key} limit {EXAMPLES}"
+        f"select c.{entity.key} {source or f'from {current(entity)} c'} where {predicate} "
+        f"order by 1 limit {EXAMPLES}"
     ).fetchall()
     return [str(r[0]) for r in rows]
 
@@ -273,14 +278,15 @@ def unique_versions_check(entity: Entity) -> Check:
 # --- references between entities -------------------------------------------------------------
 
 
+def _parents(entity: Entity) -> list[tuple[Column, Entity, str]]:
+    """(reference column, the entity it points to, that entity's alias in `_reference_from`)."""
+    return [(c, ENTITY_BY_NAME[c.parent], f"p_{c.name}") for c in entity.columns if c.parent]
+
+
 def reference_rules(entity: Entity) -> list[tuple[str, str, str]]:
     """(rule name, join alias setup, predicate): orphans and disagreements with the parent."""
     rules = []
-    for c in entity.columns:
-        if not c.parent:
-            continue
-        parent = ENTITY_BY_NAME[c.parent]
-        alias = f"p_{c.name}"
+    for c, parent, alias in _parents(entity):
         rules.append(
             (
                 f"unknown_{c.name}",
@@ -301,14 +307,10 @@ def reference_rules(entity: Entity) -> list[tuple[str, str, str]]:
 
 
 def _reference_from(entity: Entity) -> str:
-    joins = []
-    for c in entity.columns:
-        if c.parent:
-            parent = ENTITY_BY_NAME[c.parent]
-            alias = f"p_{c.name}"
-            joins.append(
-                f"left join {current(parent)} {alias} on c.{c.name} = {alias}.{parent.key}"
-            )
+    joins = [
+        f"left join {current(parent)} {alias} on c.{c.name} = {alias}.{parent.key}"
+        for c, parent, alias in _parents(entity)
+    ]
     return f"from {current(entity)} c " + " ".join(joins)
 
 
@@ -323,11 +325,7 @@ def references_check(entity: Entity) -> Check:
 
     def examples(probe: Probe, column: str) -> list[str]:
         predicate = next(p for name, _, p in rules if name == column)
-        rows = probe.con.execute(
-            f"select c.{entity.key} {_reference_from(entity)} where {predicate} "
-            f"order by 1 limit {EXAMPLES}"
-        ).fetchall()
-        return [str(r[0]) for r in rows]
+        return _example_ids(probe, entity, predicate, _reference_from(entity))
 
     return Check(
         asset=("raw", entity.name),

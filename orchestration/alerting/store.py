@@ -159,6 +159,17 @@ def load_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
     return alerts
 
 
+def _append(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Insert `rows` into the log table `alerting.<table>`, each under a fresh id (its first
+    column): events and delivery tries are appended, never replaced."""
+    if rows:
+        placeholders = ", ".join("?" for _ in range(len(rows[0]) + 1))
+        con.executemany(
+            f"insert into alerting.{table} values ({placeholders})",
+            [(str(uuid.uuid4()), *row) for row in rows],
+        )
+
+
 def save(con: duckdb.DuckDBPyConnection, alerts: list[Alert], events: list[AlertEvent]) -> None:
     rows = [
         (
@@ -194,22 +205,21 @@ def save(con: duckdb.DuckDBPyConnection, alerts: list[Alert], events: list[Alert
                 f"values ({placeholders})",
                 rows,
             )
-        if events:
-            con.executemany(
-                "insert into alerting.alert_events values (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        str(uuid.uuid4()),
-                        e.alert_id,
-                        e.event,
-                        e.at,
-                        e.incident_id,
-                        e.severity,
-                        json.dumps(e.details, default=str),
-                    )
-                    for e in events
-                ],
-            )
+        _append(
+            con,
+            "alert_events",
+            [
+                (
+                    e.alert_id,
+                    e.event,
+                    e.at,
+                    e.incident_id,
+                    e.severity,
+                    json.dumps(e.details, default=str),
+                )
+                for e in events
+            ],
+        )
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -288,24 +298,15 @@ def sync_alerts(
                 "alert %s: %s delivery failed: %s", alert.alert_id, channel_name, tries[-1].error
             )
     with connect(warehouse_path, memory_limit=memory_limit) as con:
-        if records:
-            con.executemany(
-                "insert into alerting.notifications values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        str(uuid.uuid4()),
-                        a.alert_id,
-                        a.cycle,
-                        kind,
-                        t.channel,
-                        t.try_number,
-                        t.tried_at,
-                        "sent" if t.ok else "failed",
-                        t.error,
-                    )
-                    for a, kind, t in records
-                ],
-            )
+        _append(
+            con,
+            "notifications",
+            [
+                (a.alert_id, a.cycle, kind, t.channel, t.try_number, t.tried_at,
+                 "sent" if t.ok else "failed", t.error)
+                for a, kind, t in records
+            ],
+        )  # fmt: skip
         con.execute(NOTIFIED_AT_UPDATE)
     return report
 

@@ -1005,6 +1005,24 @@ class StripeMapper:
             )
         return charge_id, customer, charge
 
+    def _charge_ref(self, obj: dict):
+        """The charge a dispute or refund is about: its own `charge`, else its payment intent's
+        latest charge (exports that only name the payment intent)."""
+        charge_ref = obj.get("charge")
+        if charge_ref is None and ref(obj.get("payment_intent")):
+            charge_ref = (self.get("payment_intent", ref(obj.get("payment_intent"))) or {}).get(
+                "latest_charge"
+            )
+        return charge_ref
+
+    def _note_unknown_customer(self, table: str, customer: str | None, charge_id) -> None:
+        """A row whose charge could not be tied to a customer is kept under a placeholder
+        customer; the report counts it as an orphan of `table`."""
+        if (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
+            self.report.orphans[f"{table}.attempt_id → payment_attempts (customer unknown)"].add(
+                charge_id
+            )
+
     def _follows_excluded_charge(self, o: Observation, charge_id: str | None) -> bool:
         if charge_id in self._other_mode_charges and _livemode_of(o.obj) is None:
             self.report.excluded[f"{o.kind}: its charge is in the other mode"] += 1
@@ -1015,17 +1033,12 @@ class StripeMapper:
         for o in self.of_kind("dispute"):
             with self._guard(o):
                 d = o.obj
-                charge_ref = d.get("charge")
-                if charge_ref is None and ref(d.get("payment_intent")):
-                    pi = self.get("payment_intent", ref(d.get("payment_intent"))) or {}
-                    charge_ref = pi.get("latest_charge")
-                charge_id, customer, _ = self._charge_facts(charge_ref, d.get("payment_intent"))
+                charge_id, customer, _ = self._charge_facts(
+                    self._charge_ref(d), d.get("payment_intent")
+                )
                 if self._follows_excluded_charge(o, charge_id):
                     continue
-                if (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
-                    self.report.orphans[
-                        "disputes.attempt_id → payment_attempts (customer unknown)"
-                    ].add(charge_id)
+                self._note_unknown_customer("disputes", customer, charge_id)
                 currency = (d.get("currency") or "").upper() or None
                 raw_status = d.get("status")
                 case_type = ((d.get("payment_method_details") or {}).get("card") or {}).get(
@@ -1066,10 +1079,7 @@ class StripeMapper:
                 )
                 if self._follows_excluded_charge(o, charge_id):
                     continue
-                if (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
-                    self.report.orphans[
-                        "disputes.attempt_id → payment_attempts (customer unknown)"
-                    ].add(charge_id)
+                self._note_unknown_customer("disputes", customer, charge_id)
                 currency = ((charge or {}).get("currency") or "").upper() or None
                 values = {
                     "dispute_id": o.id,
@@ -1090,20 +1100,15 @@ class StripeMapper:
         for o in self.of_kind("refund"):
             with self._guard(o):
                 r = o.obj
-                charge_ref = r.get("charge")
-                if charge_ref is None and ref(r.get("payment_intent")):
-                    charge_ref = (
-                        self.get("payment_intent", ref(r.get("payment_intent"))) or {}
-                    ).get("latest_charge")
-                charge_id, customer, _ = self._charge_facts(charge_ref, r.get("payment_intent"))
+                charge_id, customer, _ = self._charge_facts(
+                    self._charge_ref(r), r.get("payment_intent")
+                )
                 if self._follows_excluded_charge(o, charge_id):
                     continue
                 if ref(r.get("customer")) and (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
                     customer = ref(r.get("customer"))  # some exports carry it on the refund
-                elif (customer or "").startswith(UNKNOWN_CUSTOMER_PREFIX):
-                    self.report.orphans[
-                        "refunds.attempt_id → payment_attempts (customer unknown)"
-                    ].add(charge_id)
+                else:
+                    self._note_unknown_customer("refunds", customer, charge_id)
                 currency = (r.get("currency") or "").upper() or None
                 values = {
                     "refund_id": o.id,

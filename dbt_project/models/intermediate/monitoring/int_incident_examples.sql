@@ -120,27 +120,19 @@ counted as (
 top_values as (
     select
         incident_id,
+        {%- for attribute, column in [
+            ('decline_code', 'top_decline_codes'),
+            ('card_bin', 'top_card_bins'),
+            ('card_country', 'top_card_countries'),
+        ] %}
         array_to_string(
             (
                 list(value || ' (' || n || ')' order by n desc, value asc)
-                filter (where attribute = 'decline_code')
+                filter (where attribute = '{{ attribute }}')
             )[1:{{ examples }}],
             ', '
-        ) as top_decline_codes,
-        array_to_string(
-            (
-                list(value || ' (' || n || ')' order by n desc, value asc)
-                filter (where attribute = 'card_bin')
-            )[1:{{ examples }}],
-            ', '
-        ) as top_card_bins,
-        array_to_string(
-            (
-                list(value || ' (' || n || ')' order by n desc, value asc)
-                filter (where attribute = 'card_country')
-            )[1:{{ examples }}],
-            ', '
-        ) as top_card_countries
+        ) as {{ column }}{{ "," if not loop.last }}  -- noqa: LT02
+        {%- endfor %}
     from counted
     group by incident_id
 ),

@@ -359,6 +359,15 @@ def train_and_score(
 ) -> tuple[RiskReport, pd.DataFrame, pd.DataFrame, dict]:
     """Train, evaluate and score. Returns the report, the score rows, the evaluation rows and the
     model row (tables of the same names)."""
+    # One OpenMP thread: on a shared 2-core machine the boosting's thread pool spins against the
+    # other processes (11 s vs 1.2 s to fit the sample), and one thread keeps results identical.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _train_and_score(frame, config)
+
+
+def _train_and_score(
+    frame: pd.DataFrame, config: RiskConfig
+) -> tuple[RiskReport, pd.DataFrame, pd.DataFrame, dict]:
     version = model_version(frame, config)
     parts = split(frame, config)
     as_of = frame.loc[frame["is_as_of_date"], "scoring_date"].max() if len(frame) else None
@@ -482,9 +491,6 @@ def write(con: duckdb.DuckDBPyConnection, scores, evaluation, model_row: dict) -
 
 def run(con: duckdb.DuckDBPyConnection, config: RiskConfig = RiskConfig()) -> RiskReport:
     """Train on the warehouse behind `con`, score its as-of date and write the tables."""
-    # One OpenMP thread: on a shared 2-core machine the boosting's thread pool spins against the
-    # other processes (11 s vs 1.2 s to fit the sample), and one thread keeps results identical.
-    with threadpool_limits(limits=1, user_api="openmp"):
-        report, scores, evaluation, model_row = train_and_score(load_features(con), config)
+    report, scores, evaluation, model_row = train_and_score(load_features(con), config)
     write(con, scores, evaluation, model_row)
     return report

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import duckdb
 import numpy as np
@@ -156,6 +156,9 @@ class RiskReport:
     scored_rows: int
     evaluation: dict[str, dict[str, float]]
     top_features: list[str]
+    # The model's calibration on the evaluation rows: per decile of its probability, rows, mean
+    # probability and observed rate.
+    calibration: list[dict] = field(default_factory=list)
 
 
 def load_features(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -308,6 +311,15 @@ def evaluate(y, p, revenue, seed: int = 0) -> dict[str, float]:
     }
 
 
+def calibration(y: np.ndarray, p: np.ndarray) -> list[dict]:
+    """Per decile of the predicted probability: rows, mean probability, observed rate."""
+    deciles = pd.qcut(pd.Series(p).rank(method="first"), 10, labels=False)
+    frame = pd.DataFrame({"decile": deciles + 1, "p": p, "y": np.asarray(y, dtype=float)})
+    grouped = frame.groupby("decile").agg(rows=("y", "size"), mean_probability=("p", "mean"),
+                                          observed_rate=("y", "mean"))  # fmt: skip
+    return grouped.reset_index().to_dict("records")
+
+
 def reasons(model, x: pd.DataFrame, reference: dict[str, object], top: int = 3) -> list[list[str]]:
     """Each row's `top` reasons: the features whose replacement by their training median (or most
     common level) lowers its probability most. A feature that does not raise it is no reason."""
@@ -391,10 +403,9 @@ def _train_and_score(
     booster = _gradient_boosting(config).fit(x_train, y_train)
     logistic = _logistic_regression(config).fit(train[list(FEATURES)], y_train)
     revenue = held_out["mrr_reporting"].to_numpy()
+    predicted = booster.predict_proba(x_eval)[:, 1]
     evaluation = {
-        "gradient_boosting": evaluate(
-            y_eval, booster.predict_proba(x_eval)[:, 1], revenue, config.seed
-        ),
+        "gradient_boosting": evaluate(y_eval, predicted, revenue, config.seed),
         "logistic_regression": evaluate(
             y_eval, logistic.predict_proba(held_out[list(FEATURES)])[:, 1], revenue, config.seed
         ),
@@ -438,7 +449,9 @@ def _train_and_score(
         }
     )
     top = _top_features(booster, x_eval, y_eval, config)
-    report = RiskReport("scored", None, version, len(scores), evaluation, top)
+    report = RiskReport(
+        "scored", None, version, len(scores), evaluation, top, calibration(y_eval, predicted)
+    )
     model_row |= {
         "status": "scored",
         "training_from": train["scoring_date"].min(),

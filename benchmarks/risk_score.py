@@ -92,7 +92,9 @@ def render(customers: int, months: int, figures: dict[int, dict]) -> str:
               "observed rate):", "", "| seed | " + " | ".join(f"d{d}" for d in range(1, 11)) + " |",
               "|---|" + "---|" * 10]  # fmt: skip
     for seed, f in figures.items():
-        cells = [f"{c['mean_probability']:.3f} / {c['observed_rate']:.3f}" for c in f["calibration"]]
+        cells = [
+            f"{c['mean_probability']:.3f} / {c['observed_rate']:.3f}" for c in f["calibration"]
+        ]
         lines.append(f"| {seed} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -248,7 +248,9 @@ def _logistic_regression(config: RiskConfig):
         [
             (
                 "numbers",
-                make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
+                ),
                 list(NUMERIC),
             ),
             (
@@ -390,13 +392,14 @@ def _train_and_score(
     }
     if parts.reason:
         report = RiskReport("not_enough_history", parts.reason, version, 0, {}, [])
-        model_row |= {"status": report.status, "reason": f"Not enough history to score: {parts.reason}."}
+        model_row |= {
+            "status": report.status,
+            "reason": f"Not enough history to score: {parts.reason}.",
+        }
         return report, pd.DataFrame(), pd.DataFrame(), model_row
 
     train, held_out, to_score = parts.train, parts.evaluate, parts.score
-    categories = {
-        name: sorted(train[name].dropna().unique().tolist()) for name in CATEGORICAL
-    }
+    categories = {name: sorted(train[name].dropna().unique().tolist()) for name in CATEGORICAL}
     x_train, y_train = _design(train, categories), train[TARGET].astype(bool).to_numpy()
     x_eval, y_eval = _design(held_out, categories), held_out[TARGET].astype(bool).to_numpy()
 

@@ -88,8 +88,11 @@ def test_split_learns_only_from_outcomes_known_by_the_first_evaluated_month():
 def _tiny_warehouse(tmp_path, frame: pd.DataFrame) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(tmp_path / "tiny.duckdb"))
     con.execute("create schema marts")
-    features = frame.drop(columns=["mrr_reporting"])
-    subscriptions = frame[["subscription_id", "mrr_reporting"]].drop_duplicates("subscription_id")
+    con.register("features", frame.drop(columns=["mrr_reporting"]))
+    con.register(
+        "subscriptions",
+        frame[["subscription_id", "mrr_reporting"]].drop_duplicates("subscription_id"),
+    )
     con.execute("create table marts.risk_features as select * from features")
     con.execute("create table marts.dim_subscriptions as select * from subscriptions")
     return con

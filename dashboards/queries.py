@@ -865,6 +865,20 @@ def customer_recoveries(customer_id: str) -> pd.DataFrame:
     )
 
 
+def customer_risk(customer_id: str) -> pd.DataFrame:
+    """The customer's subscriptions' delinquency scores at the as-of date, riskiest first."""
+    return fetch(
+        """
+        select subscription_id, probability, risk_band, expected_revenue_at_risk_reporting,
+               reason_1, reason_2, reason_3
+        from marts.subscription_risk where customer_id = ?
+        order by probability desc, subscription_id
+        """,
+        [customer_id],
+        needs=("marts.subscription_risk",),
+    )
+
+
 def customer_subscriptions(customer_id: str) -> pd.DataFrame:
     return fetch(
         """

@@ -225,7 +225,8 @@ def _design(frame: pd.DataFrame, categories: dict[str, list[str]]) -> pd.DataFra
     set's levels (a level unseen in training becomes missing)."""
     x = frame[list(NUMERIC)].astype("float64")
     for name in CATEGORICAL:
-        x[name] = pd.Categorical(frame[name], categories=categories[name])
+        known = frame[name].where(frame[name].isin(categories[name]))
+        x[name] = pd.Categorical(known, categories=categories[name])
     return x
 
 

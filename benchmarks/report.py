@@ -13,6 +13,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 ALERT_QUALITY = BENCH_DIR / "results" / "alert_quality.md"
+RISK_SCORE = BENCH_DIR / "results" / "risk_score.md"  # benchmarks/risk_score.py
 FIXED_COSTS = BENCH_DIR / "results" / "fixed_costs.md"  # benchmarks/fixed_costs.py --write
 
 # The targets on the 2-core, 24 GB reference machine.
@@ -220,6 +221,15 @@ def render(results: list[dict], smoke: bool = False) -> str:
             "",
         ]
         body = ALERT_QUALITY.read_text().strip().splitlines()
+        lines += [("#" + line if line.startswith("#") else line) for line in body] + [""]
+    if RISK_SCORE.exists() and not smoke:
+        lines += [
+            "## Delinquency score",
+            "",
+            f"From `{RISK_SCORE.relative_to(BENCH_DIR.parent)}`:",
+            "",
+        ]
+        body = RISK_SCORE.read_text().strip().splitlines()
         lines += [("#" + line if line.startswith("#") else line) for line in body] + [""]
     lines += _closing(by_size)
     return "\n".join(lines).rstrip() + "\n"

@@ -754,6 +754,32 @@ def prevention_effects() -> pd.DataFrame:
     )
 
 
+def subscription_risk() -> pd.DataFrame:
+    """Every active subscription's delinquency score at the as-of date, the most expected revenue
+    at risk first (a snapshot, company-wide)."""
+    return fetch(
+        """
+        select * from marts.subscription_risk
+        order by expected_revenue_at_risk_reporting desc, probability desc, subscription_id
+        """,
+        needs=("marts.subscription_risk",),
+    )
+
+
+def subscription_risk_model() -> pd.DataFrame:
+    """The score's training record: one row, with the reason when there was too little history."""
+    return fetch(
+        "select * from marts.subscription_risk_model", needs=("marts.subscription_risk_model",)
+    )
+
+
+def subscription_risk_evaluation() -> pd.DataFrame:
+    return fetch(
+        "select * from marts.subscription_risk_evaluation order by model",
+        needs=("marts.subscription_risk_evaluation",),
+    )
+
+
 # ---------------------------------------------------------------- customer lookup
 
 
@@ -826,6 +852,20 @@ def customer_recoveries(customer_id: str) -> pd.DataFrame:
         """,
         [customer_id],
         needs=("marts.recoveries_in_progress",),
+    )
+
+
+def customer_risk(customer_id: str) -> pd.DataFrame:
+    """The customer's subscriptions' delinquency scores at the as-of date, riskiest first."""
+    return fetch(
+        """
+        select subscription_id, probability, risk_band, expected_revenue_at_risk_reporting,
+               reason_1, reason_2, reason_3
+        from marts.subscription_risk where customer_id = ?
+        order by probability desc, subscription_id
+        """,
+        [customer_id],
+        needs=("marts.subscription_risk",),
     )
 
 

@@ -158,6 +158,12 @@ def test_dbt_project_vars_and_their_environment_defaults():
         "incident_card_testing_critical_cards": 50,
         "incident_card_testing_critical_validated": 5,
         "incident_dispute_critical_lift": 5,
+        # The delinquency score's target and feature windows (boundaries: risk_features.yml
+        # risk_target_horizon_and_days_past_due_at_their_boundaries; the 90-day window is stated
+        # only).
+        "risk_days_past_due": 30,
+        "risk_horizon_days": 60,
+        "risk_feature_window_days": 90,
         "dispute_baseline_days": 28,
         "dispute_min_history_days": 14,
         "dispute_screening_score": 3,

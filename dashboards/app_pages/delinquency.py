@@ -230,3 +230,52 @@ with ui.guard("Prevention effects"):
         "All time, company-wide. Groups differ in more than the measure itself, so read these "
         "as descriptions, not as the measure's effect."
     )
+
+st.subheader("At risk: who may fall behind in the next 60 days")
+ui.company_wide("The delinquency score covers every subscription active at the as-of date.")
+with ui.guard("At risk"):
+    model = q.subscription_risk_model()
+    at_risk = q.subscription_risk()
+    if model.empty or model["status"].iloc[0] != "scored":
+        reason = model["reason"].iloc[0] if not model.empty else "the score has not run yet."
+        st.info(f"No delinquency score yet. {reason}", icon=":material/hourglass_empty:")
+    elif at_risk.empty:
+        st.info("No subscription is active at the as-of date.", icon=":material/filter_alt_off:")
+    else:
+        bands = at_risk["risk_band"].value_counts()
+        evaluation = q.subscription_risk_evaluation().set_index("model")
+        auc = evaluation["roc_auc"]
+        st.caption(
+            f"{len(at_risk):,} active subscriptions scored; "
+            f"{ui.money_exact(at_risk['expected_revenue_at_risk_reporting'].sum(), currency)} "
+            f"expected MRR at risk; {bands.get('high', 0):,} high and {bands.get('medium', 0):,} "
+            "medium risk. Expected revenue at risk = probability × MRR. Out-of-time ROC AUC "
+            f"{auc.get('gradient_boosting', float('nan')):.2f} (rule 'any failed payment in 90 "
+            f"days': {auc.get('rule_failed_payment_90d', float('nan')):.2f}). Reasons are the "
+            "features that raise this subscription's score most; see docs/model_card.md."
+        )
+        ui.table(
+            at_risk.head(50),
+            {
+                "subscription_id": ui.Col("text", "Subscription"),
+                "customer_id": ui.Col("text", "Customer"),
+                "probability": ui.Col("pct", "Probability"),
+                "risk_band": ui.Col("label", "Band"),
+                "mrr_reporting": ui.Col("money", f"MRR ({currency})"),
+                "expected_revenue_at_risk_reporting": ui.Col("money", f"At risk ({currency})"),
+                "reason_1": ui.Col("text", "Reason 1"),
+                "reason_2": ui.Col("text", "Reason 2"),
+                "reason_3": ui.Col("text", "Reason 3"),
+            },
+            currency=currency,
+            height=300,
+            key="subscription_risk",
+        )
+        st.download_button(
+            "Download every score (CSV)",
+            data=at_risk.to_csv(index=False),
+            file_name="subscription_risk.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            on_click="ignore",
+        )

@@ -457,8 +457,9 @@ def test_sections_the_filters_do_not_reach_carry_the_company_wide_badge(publishe
         # Open alerts, and the recovery-and-churn row.
         assert len(badges) == 2, badges
         at.switch_page("app_pages/delinquency.py").run()
-        # Monthly collection metrics and prevention; receivables and segments apply the filters.
-        assert len([m for m in at.markdown if "Company-wide" in m.value]) == 2
+        # Monthly collection metrics, prevention and the at-risk scores; receivables and segments
+        # apply the filters.
+        assert len([m for m in at.markdown if "Company-wide" in m.value]) == 3
         at.switch_page("app_pages/recovery.py").run()
         # Every section but the recoveries in progress.
         assert len([m for m in at.markdown if "Company-wide" in m.value]) == 8

@@ -1,0 +1,48 @@
+-- The dates the delinquency score is computed at (docs/metrics.md "Early-warning delinquency
+-- score"): every month end of the history, to train and evaluate on, and the as-of date, to act on.
+-- scoring_at is the last instant a feature may read: the end of a month-end day, or the as-of
+-- time itself. The target looks at the `risk_horizon_days` after the scoring date and is only
+-- known (is_target_observed) once those days are all inside the data.
+with as_of as (
+    select * from {{ ref('int_as_of') }}
+),
+
+coverage as (
+    select * from {{ ref('int_data_coverage') }}
+),
+
+month_ends as (
+    select (month_start + interval 1 month - interval 1 day)::date as scoring_date
+    from coverage
+    cross join
+        generate_series(
+            date_trunc('month', coverage.coverage_start_date),
+            date_trunc('month', coverage.coverage_end_date),
+            interval 1 month
+        ) as months (month_start)
+),
+
+dates as (
+    select
+        month_ends.scoring_date,
+        false as is_as_of_date,
+        month_ends.scoring_date + interval 1 day - interval 1 microsecond as scoring_at
+    from month_ends
+    cross join as_of
+    where month_ends.scoring_date < as_of.as_of_date
+    union all
+    select
+        as_of_date as scoring_date,
+        true as is_as_of_date,
+        as_of_at as scoring_at
+    from as_of
+)
+
+select
+    dates.scoring_date,
+    dates.scoring_at,
+    dates.is_as_of_date,
+    (dates.scoring_date + {{ var('risk_horizon_days') }})::date as horizon_end_date,
+    (dates.scoring_date + {{ var('risk_horizon_days') }})::date <= as_of.as_of_date as is_target_observed
+from dates
+cross join as_of

@@ -72,11 +72,9 @@ baseline as (
             avg(disputes) filter (where not is_screened_out) over last_week
         ) as expected_disputes,
         count(*) filter (where not is_screened_out) over history as history_days,
-        -- The CUSUM's baseline: the same days, and the last week of them, ending
-        -- `dispute_cusum_baseline_lag_days` earlier; judged only once that window is complete.
+        -- The CUSUM's baseline: the same days, ending `dispute_cusum_baseline_lag_days` earlier;
+        -- judged only once that window is complete.
         avg(disputes) filter (where not is_screened_out) over lagged_history as lagged_expected_disputes,
-        avg(disputes) filter (where not is_screened_out) over lagged_last_week
-            as lagged_last_week_disputes,
         count(*) over lagged_history = {{ history_days }} as is_lagged_history_complete
     from screened
     window
@@ -84,9 +82,6 @@ baseline as (
         lagged_history as (
             order by day_start
             rows between {{ history_days + cusum_lag }} preceding and {{ cusum_lag + 1 }} preceding
-        ),
-        lagged_last_week as (
-            order by day_start rows between {{ cusum_lag + 7 }} preceding and {{ cusum_lag + 1 }} preceding
         ),
         last_week as (order by day_start rows between 7 preceding and 1 preceding)
 ),
@@ -127,11 +122,9 @@ final as (
             else 0
         end::decimal(18, 2) as revenue_affected,
         is_screened_out,
-        -- the higher of the window's mean and its last week's, so a growing business (or a
-        -- history still filling up with disputes) does not look like a spike; at least one
-        -- dispute per window: a quiet month does not make each dispute free evidence
+        -- at least one dispute per window: a quiet month does not make each dispute free evidence
         case when is_lagged_history_complete
-                then greatest(lagged_expected_disputes, lagged_last_week_disputes, 1.0 / {{ history_days }})
+                then greatest(lagged_expected_disputes, 1.0 / {{ history_days }})
         end as cusum_baseline_disputes,
         coalesce(
             expected_disputes_upper is not null

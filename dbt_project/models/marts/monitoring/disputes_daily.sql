@@ -72,9 +72,10 @@ baseline as (
             avg(disputes) filter (where not is_screened_out) over last_week
         ) as expected_disputes,
         count(*) filter (where not is_screened_out) over history as history_days,
-        -- The CUSUM's baseline: the same days, ending `dispute_cusum_baseline_lag_days` earlier.
+        -- The CUSUM's baseline: the same days, ending `dispute_cusum_baseline_lag_days` earlier;
+        -- judged only once that window is complete.
         avg(disputes) filter (where not is_screened_out) over lagged_history as lagged_expected_disputes,
-        count(*) filter (where not is_screened_out) over lagged_history as lagged_history_days
+        count(*) over lagged_history = {{ history_days }} as is_lagged_history_complete
     from screened
     window
         history as (order by day_start rows between {{ history_days }} preceding and 1 preceding),
@@ -121,9 +122,8 @@ final as (
             else 0
         end::decimal(18, 2) as revenue_affected,
         is_screened_out,
-        -- at least one dispute per baseline window: a quiet month does not make each dispute
-        -- free evidence
-        case when lagged_history_days >= {{ min_history_days }}
+        -- at least one dispute per window: a quiet month does not make each dispute free evidence
+        case when is_lagged_history_complete
                 then greatest(lagged_expected_disputes, 1.0 / {{ history_days }})
         end as cusum_baseline_disputes,
         coalesce(

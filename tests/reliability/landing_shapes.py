@@ -490,22 +490,34 @@ def _dumps(obj: dict) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+def corruptions_for(file_format: str) -> list[str]:
+    """How a file of this format can arrive damaged (or not)."""
+    corruptions = ["none", "empty", "truncated"]
+    if file_format != "parquet":
+        corruptions += ["crlf", "blank_lines", "broken_quote"]
+    if file_format == "csv":
+        corruptions += ["header_only"]
+    return corruptions
+
+
 @st.composite
-def landing_files(draw, entity: str | None = None, shape: str | None = None) -> LandingFile:
+def landing_files(
+    draw,
+    entity: str | None = None,
+    shape: str | None = None,
+    file_format: str | None = None,
+    corruption: str | None = None,
+) -> LandingFile:
     """A landing file of odd rows; given `entity` and `shape`, its last row has that shape
-    (after at least one other row, so that a version has a row to repeat)."""
+    (after at least one other row, so that a version has a row to repeat); given `file_format`
+    and `corruption` (one of `corruptions_for(file_format)`), it is written that way."""
     entity = entity or draw(st.sampled_from(ENTITIES))
     n = draw(st.integers(2 if shape else 1, 8))
     rows: list[Row] = []
     for i in range(n):
         rows.append(draw(shaped_row(entity, i, rows, shape if i == n - 1 else None)))
     mark_duplicates(entity, rows)
-    file_format = draw(st.sampled_from(["csv", "csv", "jsonl", "parquet"]))
-    corruptions = ["none", "none", "empty", "truncated"]
-    if file_format != "parquet":
-        corruptions += ["crlf", "blank_lines", "broken_quote"]
-    if file_format == "csv":
-        corruptions += ["header_only"]
+    file_format = file_format or draw(st.sampled_from(["csv", "csv", "jsonl", "parquet"]))
     f = LandingFile(
         entity=entity,
         rows=rows,
@@ -515,7 +527,8 @@ def landing_files(draw, entity: str | None = None, shape: str | None = None) -> 
         encoding=draw(st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "stray_byte"]))
         if file_format != "parquet"
         else "utf-8",
-        corruption=draw(st.sampled_from(corruptions)),
+        # "none" twice: most real files are not corrupt
+        corruption=corruption or draw(st.sampled_from(["none", *corruptions_for(file_format)])),
         cut=draw(st.floats(0.05, 0.95)),
     )
     f.content = render(f)

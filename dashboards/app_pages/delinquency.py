@@ -50,6 +50,7 @@ ui.company_wide(
 )
 with ui.guard("Monthly collection metrics"):
     months = q.collections_monthly(f)
+    partial = q.partial_months("collections_monthly", f)
     complete = months[months["is_complete_month"]]
     if not complete.empty:
         latest = complete.iloc[-1]
@@ -112,6 +113,7 @@ with ui.guard("Monthly collection metrics"):
                 "ticksuffix": "%",
             }
         )
+        ui.monthly(fig, partial)
         st.plotly_chart(ui.style(fig, x="Month", y="DSO (days)"))
         ui.partial_months_note("collections_monthly", f)
     with right:
@@ -132,6 +134,7 @@ with ui.guard("Monthly collection metrics"):
                 line={"color": colour},
             )
         fig.update_yaxes(tickformat=".0%", range=[0, 1.05])
+        ui.monthly(fig, partial)
         st.plotly_chart(
             ui.style(fig, x="Month (roll from the previous month end)", y="Roll rate (%)")
         )
@@ -151,6 +154,7 @@ with ui.guard("Monthly collection metrics"):
         "(%{customdata[2]} new subscriptions)<extra></extra>",
     )
     fig.update_yaxes(tickformat=".1%", rangemode="tozero")
+    ui.monthly(fig, partial)
     st.plotly_chart(ui.style(fig, x="Sign-up month", y="First invoice 30+ days past due (%)"))
     st.caption(
         "Only subscriptions whose first invoice is at least 30 days past its due date can be "

@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboards import components as ui
 from dashboards import queries as q
+from orchestration.leadership_summary import FILE_PREFIX, latest_summary
 
 f = ui.page_header(
     "Overview",
@@ -15,6 +16,23 @@ f = ui.page_header(
 currency = q.reporting_currency()
 if loaded := ui.loaded_line():
     st.caption(loaded)
+# The weekly page leadership gets by email (orchestration/defs/summary), kept under the data folder.
+summary_page = latest_summary(q.settings())
+if summary_page:
+    st.download_button(
+        "Weekly leadership summary · week to "
+        f"{pd.Timestamp(summary_page.stem.removeprefix(FILE_PREFIX)):%d %b %Y}",
+        data=summary_page.read_bytes(),
+        file_name=summary_page.name,
+        mime="text/html",
+        icon=":material/summarize:",
+        key="leadership_summary",
+    )
+else:
+    st.caption(
+        "The weekly leadership summary (headline KPIs and their week-over-week change) is "
+        "written every Monday at 07:00 UTC by the Dagster schedule and offered here."
+    )
 
 
 def _month(value) -> str:
@@ -206,12 +224,16 @@ with left, ui.guard("Past-due trend"):
             ("past_due_61_90", "61–90 days"),
             ("past_due_91_plus", "91+ days"),
         ]
+        # Each month end is drawn in its own month (31 Oct under "Oct 2026"); hover names the day.
+        month = ui.month_start(month_ends["date_day"])
+        day = month_ends["date_day"]
         for (column, name), colour in zip(buckets, ui.SEQUENTIAL[1:], strict=True):
             fig.add_bar(
-                x=month_ends["date_day"], y=month_ends[column], name=name, marker_color=colour
-            )
+                x=month, y=month_ends[column], name=name, marker_color=colour, customdata=day,
+                hovertemplate="%{customdata|%d %b %Y}: %{y:,.0f}",
+            )  # fmt: skip
         fig.add_scatter(
-            x=month_ends["date_day"],
+            x=month,
             y=month_ends["revenue_at_risk"],
             name="Revenue at risk (MRR)",
             mode="lines+markers",
@@ -219,7 +241,8 @@ with left, ui.guard("Past-due trend"):
         )
         fig.update_layout(barmode="stack")
         fig.update_yaxes(tickprefix=ui.symbol(currency), tickformat=",.0f")
-        st.plotly_chart(ui.style(fig, x="Month end", y=f"Amount ({currency})"))
+        ui.monthly(fig, q.partial_months("collections_monthly", f))
+        st.plotly_chart(ui.style(fig, x="Month (balances at its end)", y=f"Amount ({currency})"))
 
 with right, ui.guard("Delinquency trend"):
     st.markdown("**Delinquency rate, at each month end**")
@@ -227,21 +250,22 @@ with right, ui.guard("Delinquency trend"):
     if not month_ends.empty:
         fig = go.Figure()
         fig.add_scatter(
-            x=month_ends["date_day"],
+            x=ui.month_start(month_ends["date_day"]),
             y=month_ends["delinquency_rate"],
             name="By amount (past due ÷ open receivables)",
             mode="lines+markers",
             line={"color": ui.VERMILLION},
         )
         fig.add_scatter(
-            x=month_ends["date_day"],
+            x=ui.month_start(month_ends["date_day"]),
             y=month_ends["delinquency_rate_subscriptions"],
             name="By subscriptions (delinquent ÷ active)",
             mode="lines+markers",
             line={"color": ui.BLUE},
         )
         fig.update_yaxes(tickformat=".1%", rangemode="tozero")
-        st.plotly_chart(ui.style(fig, x="Month end", y="Delinquency rate (%)"))
+        ui.monthly(fig, q.partial_months("collections_monthly", f))
+        st.plotly_chart(ui.style(fig, x="Month (rate at its end)", y="Delinquency rate (%)"))
 
 left, right = st.columns(2, gap="large")
 with left, ui.guard("Recovery trend"):
@@ -261,6 +285,7 @@ with left, ui.guard("Recovery trend"):
             "<extra></extra>",
         )
         fig.update_yaxes(tickformat=".0%", range=[0, 1])
+        ui.monthly(fig, q.partial_months("recovery_cohorts", f))
         st.plotly_chart(
             ui.style(fig, x="Cohort month", y=f"Recovered within {recovery_days} days (%)")
         )
@@ -277,9 +302,19 @@ with right, ui.guard("Churn trend"):
             x=months["month_start"],
             y=months["involuntary_churn_rate"],
             mode="lines+markers",
-            name="Involuntary churn",
+            name="By subscriptions",
             line={"color": ui.PURPLE},
         )
+        fig.add_scatter(
+            x=months["month_start"],
+            y=months["involuntary_mrr_churn_rate"],
+            mode="lines+markers",
+            name="By MRR",
+            line={"color": ui.ORANGE, "dash": "dash"},
+        )
         fig.update_yaxes(tickformat=".2%", rangemode="tozero")
-        st.plotly_chart(ui.style(fig, x="Month", y="Cancelled for non-payment (%)"))
+        ui.monthly(fig, q.partial_months("collections_monthly", f))
+        st.plotly_chart(
+            ui.style(fig, x="Month", y="Cancelled for non-payment (%)", legend="Involuntary churn")
+        )
         ui.partial_months_note("collections_monthly", f)

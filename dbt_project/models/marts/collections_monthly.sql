@@ -1,8 +1,9 @@
 -- Month-by-month collection performance in the reporting currency (DOMAIN.md): billed, collected,
 -- written off, opening/closing receivables, DSO, CEI, roll rates between ageing buckets,
--- first-payment default, involuntary churn (by subscriptions and by MRR) and write-off rate. Balances are month-end snapshots
--- of the balance periods; flows come from the ledger; the two reconcile (opening + billed -
--- collected - written off = closing), which assert_receivables_identity checks.
+-- first-payment default, involuntary churn (by subscriptions and by MRR) and write-off rate.
+-- Balances are month-end snapshots of the balance periods; flows come from the ledger; the two
+-- reconcile (opening + billed - collected - written off = closing), which
+-- assert_receivables_identity checks.
 -- Partial months: the month holding the as-of date ends on the as-of date, and the first month
 -- starts on the first day of data (coverage_start); is_complete_month is false for both, and
 -- days_in_period (the DSO period) counts only the days covered.

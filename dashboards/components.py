@@ -99,17 +99,68 @@ def delta_rel(current: object, previous: object) -> str | None:
     return f"{(float(current) / float(previous) - 1) * 100:+.1f}%"  # type: ignore[arg-type]
 
 
+# Where every chart puts its legend: a row above the plotting area, left-aligned, so it never
+# meets the x-axis title below (a legend under the plot, at a fixed fraction of the height,
+# overlapped the axis title of short charts). A chart title, where a chart has one, sits above it.
+LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0}
+
+
 def style(fig: go.Figure, *, x: str, y: str, height: int = 360, legend: str = "") -> go.Figure:
-    """Labelled axes, the Okabe-Ito palette and a compact layout for every chart."""
+    """Labelled axes, the Okabe-Ito palette, the legend above the plot and a compact layout for
+    every chart."""
+    titled = bool(fig.layout.title.text)
     fig.update_layout(
         colorway=OKABE_ITO,
         height=height,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"title": {"text": legend}, "orientation": "h", "y": -0.2},
+        margin={"l": 10, "r": 10, "t": 80 if titled else 40, "b": 10},
+        legend={"title": {"text": legend}, **LEGEND},
         hovermode=fig.layout.hovermode or "x unified",  # a chart may have chosen "closest"
         xaxis_title=x,
         yaxis_title=y,
     )
+    if titled:
+        fig.update_layout(title={"yref": "container", "y": 0.98, "yanchor": "top"})
+    return fig
+
+
+def month_start(values: pd.Series) -> pd.Series:
+    """The first day of each value's month: where a month-end snapshot (31 Oct) is drawn, so
+    that its bar stands over its own month's label, not next month's."""
+    return pd.to_datetime(values).dt.to_period("M").dt.start_time
+
+
+def monthly(fig: go.Figure, partial: list | None = None) -> go.Figure:
+    """A chart over months (x = each month's first day): one tick per month labelled "Oct 2026",
+    and every month the data does not cover in full (`partial`, from the marts'
+    is_complete_month) marked where the eye is - its bars hatched and the month shaded with a
+    "partial" note - so a short month is not read as a fall (or a clipped spike as a record)."""
+    fig.update_xaxes(dtick="M1", tickformat="%b %Y")
+    months = {pd.Timestamp(m).normalize() for m in partial or []}
+    if not months:
+        return fig
+    for trace in fig.data:
+        # A chart that already hatches bars for its own reason (a censored cohort) keeps its
+        # pattern; the shading below still marks the month.
+        if trace.type == "bar" and trace.x is not None and trace.marker.pattern.shape is None:
+            hatched = [pd.Timestamp(x).normalize() in months for x in trace.x]
+            trace.marker.pattern = {
+                "shape": ["/" if h else "" for h in hatched],
+                "fillmode": "overlay",
+                "solidity": 0.4,
+            }
+    for month in sorted(months):
+        # The bar of a month is centred on its first day: shade half a month either side.
+        fig.add_vrect(
+            x0=month - pd.Timedelta(days=15),
+            x1=month + pd.Timedelta(days=15),
+            fillcolor=GREY,
+            opacity=0.15,
+            line_width=0,
+            layer="below",
+            annotation_text="partial",
+            annotation_position="top left",
+            annotation_font={"size": 10, "color": "#555555"},
+        )
     return fig
 
 
@@ -215,11 +266,15 @@ def chart(
     height: int = 360,
     legend: str = "",
     key: str | None = None,
+    partial: list | None = None,
 ) -> None:
-    """Every line and bar chart of the dashboard: `figure`, styled (`style`) and drawn."""
+    """Every line and bar chart of the dashboard: `figure`, styled (`style`) and drawn. Given
+    `partial` (a list, maybe empty), x is months and those months are marked (`monthly`)."""
     fig = figure(frame, x, series, y_axis=y_axis, stacked=stacked, layout=layout)
     if x_axis:
         fig.update_xaxes(**x_axis)
+    if partial is not None:
+        monthly(fig, partial)
     st.plotly_chart(style(fig, x=x_title, y=y_title, height=height, legend=legend), key=key)
 
 

@@ -401,6 +401,7 @@ MONTHLY_MARTS = {
     "late_payment_cohorts": "cohort_month",
     "recovery_by_channel": "cohort_month",
     "first_attempt_failures_monthly": "month_start",
+    "recovery_monthly": "month_start",
     "dunning_funnel": "sent_month",
     "payment_plan_outcomes": "agreed_month",
 }
@@ -503,6 +504,44 @@ def recovery_by_channel(f: Filters) -> pd.DataFrame:
         invoices_recovered_in_window, channel_recovery_rate, channel_recovered_revenue_rate""",
         month="cohort_month",
         rest="order by cohort_month, recovery_channel",
+    )
+
+
+def recovery_monthly(f: Filters) -> pd.DataFrame:
+    """Failed vs recovered money per calendar month in the date range (company-wide)."""
+    return fetch(
+        """
+        select * from marts.recovery_monthly
+        where month_start between date_trunc('month', ?::date) and ?
+        order by month_start
+        """,
+        [f.start, f.end],
+        needs=("marts.recovery_monthly",),
+    )
+
+
+def first_attempt_failures(f: Filters) -> pd.DataFrame:
+    """First-attempt failure rate per month in the date range, over the selected segments: the
+    mart's numerators and denominators summed, the rates taken once (never averaged)."""
+    where, params = f.where(RECEIVABLE_SEGMENTS)
+    return fetch(
+        f"""
+        select month_start, bool_and(is_complete_month) as is_complete_month,
+               sum(invoices_first_attempted) as invoices_first_attempted,
+               sum(first_attempts_failed) as first_attempts_failed,
+               sum(first_attempts_failed) / nullif(sum(invoices_first_attempted), 0)
+                   as first_attempt_failure_rate,
+               sum(amount_first_attempt_failed_reporting)
+                   / nullif(sum(amount_first_attempted_reporting), 0)
+                   as first_attempt_amount_failure_rate
+        from marts.first_attempt_failures_monthly
+        {where} {"and" if where else "where"}
+            month_start between date_trunc('month', ?::date) and ?
+        group by month_start
+        order by month_start
+        """,
+        [*params, f.start, f.end],
+        needs=("marts.first_attempt_failures_monthly",),
     )
 
 

@@ -82,6 +82,11 @@ class Settings:
         return self.home / "alert_acknowledgements.jsonl"
 
     @property
+    def summaries_dir(self) -> Path:
+        """The weekly leadership summaries (one HTML page per week), linked from Overview."""
+        return self.home / "summaries"
+
+    @property
     def connector_reports_dir(self) -> Path:
         return self.home / "connectors" / "reports"
 

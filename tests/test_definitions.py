@@ -57,6 +57,8 @@ def test_automation_sensor_and_daily_schedule_target_the_build(tmp_path):
     assert defs.resolve_sensor_def("landing_sensor").job_name == "build_warehouse"
     schedule = defs.resolve_schedule_def("daily_rebuild")
     assert schedule.job_name == "build_warehouse" and schedule.cron_schedule == "0 5 * * *"
+    summary = defs.resolve_schedule_def("weekly_leadership_summary_schedule")
+    assert summary.job_name == "weekly_leadership_summary" and summary.cron_schedule == "0 7 * * 1"
 
 
 def test_every_asset_check_and_sensor_receives_the_one_settings_value(tmp_path):

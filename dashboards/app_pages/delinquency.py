@@ -46,6 +46,7 @@ ui.company_wide(
 )
 with ui.guard("Monthly collection metrics"):
     months = q.collections_monthly(f)
+    partial = q.partial_months("collections_monthly", f)
     complete = months[months["is_complete_month"]]
     if not complete.empty:
         latest = complete.iloc[-1]
@@ -96,6 +97,7 @@ with ui.guard("Monthly collection metrics"):
                     "ticksuffix": "%",
                 }
             },
+            partial=partial,
         )
         ui.partial_months_note("collections_monthly", f)
     with right:
@@ -116,6 +118,7 @@ with ui.guard("Monthly collection metrics"):
             x_title="Month (roll from the previous month end)",
             y_title="Roll rate (%)",
             y_axis={"tickformat": ".0%", "range": [0, 1.05]},
+            partial=partial,
         )
 
     st.markdown("**First-payment default by sign-up cohort**")
@@ -141,6 +144,7 @@ with ui.guard("Monthly collection metrics"):
         x_title="Sign-up month",
         y_title="First invoice 30+ days past due (%)",
         y_axis={"tickformat": ".1%", "rangemode": "tozero"},
+        partial=partial,
     )
     st.caption(
         "Only subscriptions whose first invoice is at least 30 days past its due date can be "

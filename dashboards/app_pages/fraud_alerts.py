@@ -251,12 +251,18 @@ with ui.guard("Network dispute ratios"):
     cols = st.columns(2, gap="large")
     for col, (program, rows) in zip(cols, ratios.groupby("program", sort=True), strict=False):
         months = rows.drop_duplicates("month_start")
+        # A level counts only with enough cases: a ratio over a threshold line on a handful of
+        # cases reaches nothing. Each bar says its cases, and a month below the smallest
+        # level's case minimum is drawn faded and hatched, so the chart and the verdict agree.
+        case_minimum = int(rows["min_cases"].min())
+        cases = months["projected_cases"].where(~months["is_complete_month"], months["cases"])
+        too_few = (cases < case_minimum).tolist()
         with col:
             st.markdown(f"**{names.get(program, program)}**")
             series = [
                 ui.Series(
                     "ratio",
-                    "Ratio",
+                    f"Ratio (hatched: fewer than {case_minimum:,} cases, no level applies)",
                     ui.BLUE,
                     "bar",
                     customdata=("cases", "transactions"),
@@ -264,7 +270,11 @@ with ui.guard("Network dispute ratios"):
                     options={
                         "marker_color": [
                             ui.BLUE if done else ui.SKY for done in months["is_complete_month"]
-                        ]
+                        ],
+                        "marker_opacity": [0.45 if few else 1.0 for few in too_few],
+                        "marker_pattern_shape": ["x" if few else "" for few in too_few],
+                        "text": [f"{int(n):,} cases" if n else "" for n in months["cases"]],
+                        "textposition": "outside",
                     },
                 )
             ]
@@ -308,9 +318,22 @@ with ui.guard("Network dispute ratios"):
                 y_title="Dispute ratio (%)",
                 y_axis={"tickformat": ".1%", "rangemode": "tozero"},
                 height=340,
+                partial=months.loc[~months["is_complete_month"], "month_start"].tolist(),
             )
             reached = rows[rows["is_reached"] | rows["is_projected_reached"]]
-            if reached.empty:
+            over_the_line = rows[
+                (rows["projected_ratio"] >= rows["ratio_threshold"]) & ~rows["is_projected_reached"]
+            ]
+            if reached.empty and not over_the_line.empty:
+                listed = ", ".join(
+                    f"{pd.Timestamp(m):%b %Y}" for m in over_the_line["month_start"].unique()
+                )
+                st.caption(
+                    f"No program level reached or projected in the date range: the ratio is over "
+                    f"a threshold in {listed}, but with fewer cases than that level's minimum "
+                    f"(at least {case_minimum:,} cases for any level)."
+                )
+            elif reached.empty:
                 st.caption("No program level reached or projected in the date range.")
             else:
                 latest = reached.sort_values(["month_start", "level_rank"]).iloc[-1]

@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboards import components as ui
 from dashboards import queries as q
+from orchestration.leadership_summary import FILE_PREFIX, latest_summary
 
 f = ui.page_header(
     "Overview",
@@ -14,6 +15,23 @@ f = ui.page_header(
 currency = q.reporting_currency()
 if loaded := ui.loaded_line():
     st.caption(loaded)
+# The weekly page leadership gets by email (orchestration/defs/summary), kept under the data folder.
+summary_page = latest_summary(q.settings())
+if summary_page:
+    st.download_button(
+        "Weekly leadership summary · week to "
+        f"{pd.Timestamp(summary_page.stem.removeprefix(FILE_PREFIX)):%d %b %Y}",
+        data=summary_page.read_bytes(),
+        file_name=summary_page.name,
+        mime="text/html",
+        icon=":material/summarize:",
+        key="leadership_summary",
+    )
+else:
+    st.caption(
+        "The weekly leadership summary (headline KPIs and their week-over-week change) is "
+        "written every Monday at 07:00 UTC by the Dagster schedule and offered here."
+    )
 
 
 def _month(value) -> str:
@@ -195,20 +213,29 @@ with left, ui.guard("Past-due trend"):
             ("past_due_61_90", "61–90 days"),
             ("past_due_91_plus", "91+ days"),
         ]
+        # Each month end is drawn in its own month (31 Oct under "Oct 2026"); hover names the day.
         ui.chart(
-            month_ends,
-            "date_day",
+            month_ends.assign(month=ui.month_start(month_ends["date_day"])),
+            "month",
             [
                 *(
-                    ui.Series(column, name, colour, "bar")
+                    ui.Series(
+                        column,
+                        name,
+                        colour,
+                        "bar",
+                        customdata=("date_day",),
+                        hover="%{customdata[0]|%d %b %Y}: %{y:,.0f}",
+                    )
                     for (column, name), colour in zip(buckets, ui.SEQUENTIAL[1:], strict=True)
                 ),
                 ui.Series("revenue_at_risk", "Revenue at risk (MRR)", ui.BLACK, dash="dot"),
             ],
-            x_title="Month end",
+            x_title="Month (balances at its end)",
             y_title=f"Amount ({currency})",
             y_axis=ui.money_axis(currency),
             stacked=True,
+            partial=q.partial_months("collections_monthly", f),
         )
 
 with right, ui.guard("Delinquency trend"):
@@ -216,8 +243,8 @@ with right, ui.guard("Delinquency trend"):
     month_ends = q.receivables_month_ends(f)
     if not month_ends.empty:
         ui.chart(
-            month_ends,
-            "date_day",
+            month_ends.assign(month=ui.month_start(month_ends["date_day"])),
+            "month",
             [
                 ui.Series(
                     "delinquency_rate", "By amount (past due ÷ open receivables)", ui.VERMILLION
@@ -228,9 +255,10 @@ with right, ui.guard("Delinquency trend"):
                     ui.BLUE,
                 ),
             ],
-            x_title="Month end",
+            x_title="Month (rate at its end)",
             y_title="Delinquency rate (%)",
             y_axis={"tickformat": ".1%", "rangemode": "tozero"},
+            partial=q.partial_months("collections_monthly", f),
         )
 
 left, right = st.columns(2, gap="large")
@@ -261,6 +289,7 @@ with left, ui.guard("Recovery trend"):
             x_title="Cohort month",
             y_title=f"Recovered within {recovery_days} days (%)",
             y_axis={"tickformat": ".0%", "range": [0, 1]},
+            partial=q.partial_months("recovery_cohorts", f),
         )
         st.caption(
             f"Grey hatched bars: cohorts whose {recovery_days}-day window has not fully elapsed "
@@ -273,9 +302,14 @@ with right, ui.guard("Churn trend"):
         ui.chart(
             months,
             "month_start",
-            [ui.Series("involuntary_churn_rate", "Involuntary churn", ui.PURPLE)],
+            [
+                ui.Series("involuntary_churn_rate", "By subscriptions", ui.PURPLE),
+                ui.Series("involuntary_mrr_churn_rate", "By MRR", ui.ORANGE, dash="dash"),
+            ],
             x_title="Month",
             y_title="Cancelled for non-payment (%)",
             y_axis={"tickformat": ".2%", "rangemode": "tozero"},
+            legend="Involuntary churn",
+            partial=q.partial_months("collections_monthly", f),
         )
         ui.partial_months_note("collections_monthly", f)

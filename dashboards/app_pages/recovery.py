@@ -1,7 +1,6 @@
 """Recovery: curves by cohort, channels, retries, decline codes, dunning, payment plans, write-offs."""
 
 import pandas as pd
-import plotly.colors as pc
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -17,6 +16,8 @@ f = ui.page_header(
 currency = q.reporting_currency()
 COMPANY_WIDE = "This mart has no plan, country, payment-method or currency segments: the "
 COMPANY_WIDE += "sidebar's segment filters do not apply here (the date range does)."
+FUNNEL_STAGES = ["Sent", "Opened", "Clicked"]
+HIGHLIGHTED_COHORTS = 4  # recovery curves drawn in colour; the earlier ones are grey
 
 st.subheader("Recoveries in progress")
 with ui.guard("Recoveries in progress"):
@@ -59,6 +60,152 @@ with ui.guard("Recoveries in progress"):
             on_click="ignore",
         )
 
+st.subheader("Failed vs recovered, by month")
+ui.company_wide(COMPANY_WIDE)
+with ui.guard("Failed vs recovered"):
+    by_month = q.recovery_monthly(f)
+    churn = q.collections_monthly(f)
+    if by_month.empty:
+        ui.empty_note("Failed vs recovered", "payment_attempts", purpose="failed vs recovered")
+    else:
+        complete = by_month[by_month["is_complete_month"]]
+        tiles = st.columns(3)
+        if not complete.empty:
+            latest = complete.iloc[-1]
+            earlier = complete.iloc[-2] if len(complete) > 1 else None
+            month = f"{pd.Timestamp(latest['month_start']):%b %Y}"
+            versus = None if earlier is None else f"vs {pd.Timestamp(earlier['month_start']):%b %Y}"
+            for tile, (column, count, name, bad_when_up) in zip(
+                tiles,
+                (
+                    ("amount_failed_reporting", "invoices_failed", "Failed", True),
+                    ("amount_recovered_reporting", "invoices_recovered", "Recovered", False),
+                ),
+                strict=False,
+            ):
+                with tile:
+                    ui.kpi(
+                        f"{name} · {month}",
+                        ui.money(latest[column], currency),
+                        delta=None
+                        if earlier is None
+                        else ui.delta_rel(latest[column], earlier[column]),
+                        bad_when_up=bad_when_up,
+                        versus=versus,
+                        trend=complete[column].astype(float).tolist(),
+                        help=f"{month}, the latest complete month: amount due of the "
+                        f"{int(latest[count]):,} invoices "
+                        + (
+                            "whose first payment attempt failed in the month."
+                            if name == "Failed"
+                            else "fully paid in the month after a failed payment, whichever "
+                            "month it failed in."
+                        ),
+                    )
+        whole_churn = churn[churn["is_complete_month"]]
+        if not whole_churn.empty:
+            latest_churn = whole_churn.iloc[-1]
+            with tiles[2]:
+                ui.kpi(
+                    f"Involuntary MRR churn · {pd.Timestamp(latest_churn['month_start']):%b %Y}",
+                    ui.pct(latest_churn["involuntary_mrr_churn_rate"], 2),
+                    bad_when_up=True,
+                    trend=whole_churn["involuntary_mrr_churn_rate"].astype(float).tolist(),
+                    help=f"MRR of the subscriptions cancelled for non-payment "
+                    f"({ui.money_exact(latest_churn['involuntary_churned_mrr_reporting'], currency)}) "
+                    "÷ MRR of those active at the month start "
+                    f"({ui.money_exact(latest_churn['mrr_at_month_start_reporting'], currency)}).",
+                )
+        fig = go.Figure()
+        for column, count, name, colour in (
+            ("amount_failed_reporting", "invoices_failed", "Failed in the month", ui.VERMILLION),
+            (
+                "amount_recovered_reporting",
+                "invoices_recovered",
+                "Recovered in the month",
+                ui.GREEN,
+            ),
+        ):
+            fig.add_bar(
+                x=by_month["month_start"],
+                y=by_month[column],
+                name=name,
+                marker_color=colour,
+                customdata=by_month[count],
+                hovertemplate="%{y:,.0f} (%{customdata:,} invoices)",
+            )
+        fig.update_layout(barmode="group")
+        fig.update_yaxes(tickprefix=ui.symbol(currency), tickformat=",.0f")
+        ui.monthly(fig, q.partial_months("recovery_monthly", f))
+        st.plotly_chart(ui.style(fig, x="Month", y=f"Amount due ({currency})", height=320))
+        st.caption(
+            "Money whose first payment attempt failed in each month beside the money recovered "
+            "in it (failed in that month or earlier). Recovery by cohort, below, follows each "
+            "month's failures to their outcome instead."
+        )
+
+st.subheader("First-attempt failure rate")
+with ui.guard("First-attempt failure rate"):
+    first = q.first_attempt_failures(f)
+    if first.empty:
+        ui.empty_note(
+            "First attempts",
+            "payment_attempts",
+            "invoices",
+            purpose="the first-attempt failure rate",
+        )
+    else:
+        whole = first[first["is_complete_month"]]
+        left, right = st.columns([1, 3], gap="large")
+        if not whole.empty:
+            latest = whole.iloc[-1]
+            earlier = whole.iloc[-2] if len(whole) > 1 else None
+            month = f"{pd.Timestamp(latest['month_start']):%b %Y}"
+            with left:
+                ui.kpi(
+                    f"First-attempt failure rate · {month}",
+                    ui.pct(latest["first_attempt_failure_rate"]),
+                    delta=None
+                    if earlier is None
+                    else ui.delta_pp(
+                        latest["first_attempt_failure_rate"], earlier["first_attempt_failure_rate"]
+                    ),
+                    bad_when_up=True,
+                    versus=None
+                    if earlier is None
+                    else f"vs {pd.Timestamp(earlier['month_start']):%b %Y}",
+                    trend=whole["first_attempt_failure_rate"].astype(float).tolist(),
+                    help=f"{month}, the latest complete month, in the sidebar's segments: "
+                    f"{int(latest['first_attempts_failed']):,} of "
+                    f"{int(latest['invoices_first_attempted']):,} recurring invoices failed their "
+                    f"first payment attempt (by amount: "
+                    f"{ui.pct(latest['first_attempt_amount_failure_rate'])}).",
+                )
+        with right:
+            fig = go.Figure()
+            for column, name, colour in (
+                ("first_attempt_failure_rate", "By invoices", ui.BLUE),
+                ("first_attempt_amount_failure_rate", "By amount due", ui.ORANGE),
+            ):
+                fig.add_scatter(
+                    x=first["month_start"],
+                    y=first[column],
+                    name=name,
+                    mode="lines+markers",
+                    line={"color": colour},
+                )
+            fig.update_yaxes(tickformat=".1%", rangemode="tozero")
+            ui.monthly(fig, first.loc[~first["is_complete_month"], "month_start"].tolist())
+            st.plotly_chart(
+                ui.style(
+                    fig, x="Month of the first attempt", y="First attempt failed (%)", height=280
+                )
+            )
+        st.caption(
+            "Recurring invoices whose first payment attempt failed ÷ those first attempted in the "
+            "month; honours every sidebar filter (the customer's current payment method)."
+        )
+
 st.subheader("Recovery curves by cohort")
 ui.company_wide(COMPANY_WIDE)
 with ui.guard("Recovery curves"):
@@ -68,31 +215,41 @@ with ui.guard("Recovery curves"):
     if curves.empty:
         ui.empty_note("Recovery cohorts", "invoices", purpose="recovery cohorts")
     else:
+        # A dozen near-identical colours cannot be told apart: the latest cohorts get the
+        # palette's first colours, every earlier one is a thin grey line (hover names it).
         months = sorted(curves["cohort_month"].unique())
-        colours = pc.sample_colorscale(
-            "Viridis", [0.85 * i / max(len(months) - 1, 1) for i in range(len(months))]
-        )
+        highlighted = months[-HIGHLIGHTED_COHORTS:]
+        colours = dict(zip(reversed(highlighted), ui.OKABE_ITO, strict=False))
         series = []
-        for month, colour in zip(months, colours, strict=True):
+        for month in months:
             rows = curves[(curves["cohort_month"] == month) & curves["invoices_observed"].gt(0)]
             censored = not bool(rows["is_window_elapsed"].all()) if len(rows) else True
+            name = f"{pd.Timestamp(month):%b %Y}{' (censored)' if censored else ''}"
+            line = {"dash": "dot" if censored else "solid"}
+            if month in colours:
+                line |= {"color": colours[month], "width": 2.5}
+                legend = {}
+            else:
+                # One legend entry stands for all the grey lines.
+                first_grey = month == months[0]
+                line |= {"color": ui.GREY, "width": 1}
+                legend = {
+                    "name": "Earlier cohorts" if first_grey else name,
+                    "legendgroup": "earlier",
+                    "showlegend": first_grey,
+                    "opacity": 0.7,
+                }
             series.append(
                 ui.Series(
                     "recovered_share",
-                    f"{pd.Timestamp(month):%b %Y}{' (censored)' if censored else ''}",
-                    colour,
+                    name,
+                    line["color"],
                     rows=rows,
                     customdata=("invoices_recovered", "invoices_observed"),
-                    hover="day %{x}: %{y:.1%} (%{customdata[0]} of "
-                    "%{customdata[1]} invoices)<extra>%{fullData.name}</extra>",
+                    hover=f"{name}, day %{{x}}: %{{y:.1%}} (%{{customdata[0]}} of "
+                    "%{customdata[1]} invoices)<extra></extra>",
                     markers=False,
-                    options={
-                        "line": {
-                            "color": colour,
-                            "dash": "dot" if censored else "solid",
-                            "width": 2,
-                        }
-                    },
+                    options={"line": line, **legend},
                 )
             )
         ui.chart(
@@ -107,7 +264,8 @@ with ui.guard("Recovery curves"):
             legend="Cohort",
         )
         st.caption(
-            f"Dotted: censored cohorts — their {recovery_days}-day window has not elapsed for "
+            f"The latest {len(highlighted)} cohorts in colour, earlier ones in grey. Dotted: "
+            f"censored cohorts — their {recovery_days}-day window has not elapsed for "
             "every invoice; each point only counts invoices observed for that many days."
         )
         table = cohorts.assign(
@@ -199,6 +357,7 @@ with ui.guard("Recovery by channel"):
                 y_axis={"tickformat": ".0%", "rangemode": "tozero"},
                 stacked=True,
                 legend="Channel",
+                partial=q.partial_months("recovery_by_channel", f),
             )
             st.caption("The channels of a cohort add up to its recovery rate.")
             ui.partial_months_note("recovery_by_channel", f)
@@ -250,9 +409,11 @@ with ui.guard("Card-update rate"):
             ],
             x_title="Month of entering recovery",
             y_title="Customers who changed payment method (%)",
-            x_axis={"dtick": "M1", "tickformat": "%b %Y"},
             y_axis={"tickformat": ".0%", "rangemode": "tozero"},
             height=300,
+            # The same cohort months as recovery_cohorts (failed-payment entries), which carries
+            # their completeness.
+            partial=q.partial_months("recovery_cohorts", f),
         )
         st.caption(
             "Invoices that entered recovery after a failed payment whose customer changed "
@@ -268,23 +429,38 @@ with ui.guard("Retry success heatmap"):
     if heat.empty:
         ui.empty_note("Retries", "payment_attempts", "invoices", purpose="retry analysis")
     else:
-        grid = heat.pivot_table(
-            index="attempt_number", columns="hours_since_previous_attempt", values="success_rate"
-        )
         labels = heat.drop_duplicates("hours_since_previous_attempt").sort_values(
             "hours_sort_order"
         )
-        grid = grid.reindex(columns=labels["hours_since_previous_attempt"])
+
+        def cells(values: str):
+            return heat.pivot_table(
+                index="attempt_number", columns="hours_since_previous_attempt", values=values
+            ).reindex(columns=labels["hours_since_previous_attempt"])
+
+        grid, successes, attempts = cells("success_rate"), cells("successes"), cells("attempts")
+        # A 0 % or 100 % cell of 2 retries is not one of 2,000: every cell says "k of n".
+        counts = [
+            [
+                "" if pd.isna(n) else f"{int(k):,} of {int(n):,}"
+                for k, n in zip(k_row, n_row, strict=True)
+            ]
+            for k_row, n_row in zip(successes.values, attempts.values, strict=True)
+        ]
         fig = go.Figure(
             go.Heatmap(
                 z=grid.values,
                 x=grid.columns,
                 y=[str(n) for n in grid.index],
+                text=counts,
+                texttemplate="%{text}",
+                textfont={"size": 10},
                 colorscale=ui.HEATMAP_SCALE,
                 zmin=0,
                 zmax=1,
                 colorbar={"title": "Success", "tickformat": ".0%"},
-                hovertemplate="attempt %{y}, %{x} after the previous: %{z:.1%}<extra></extra>",
+                hovertemplate="attempt %{y}, %{x} after the previous: %{z:.1%} "
+                "(%{text} retries succeeded)<extra></extra>",
             )
         )
         st.plotly_chart(ui.style(fig, x="Hours since the previous attempt", y="Attempt number"))
@@ -388,23 +564,52 @@ with ui.guard("Dunning funnel"):
         ].sum()
         left, right = st.columns([1, 2], gap="large")  # the table's seven columns need 2/3
         with left:
-            fig = go.Figure()
-            for (_, row), colour in zip(by_channel.iterrows(), ui.OKABE_ITO, strict=False):
-                fig.add_funnel(
-                    y=["Sent", "Opened", "Clicked", f"Paid within {attribution_days} days"],
-                    x=[
-                        row["messages_sent"],
-                        row["messages_opened"],
-                        row["messages_clicked"],
-                        row["invoices_paid_in_window"],
-                    ],
-                    name=ui.label(row["channel"]),
-                    marker_color=colour,
-                    textinfo="value",
-                    texttemplate="%{value:,.0f}",  # 35,649, not 35.649k
+            # Only nested stages make a funnel: sent → opened → clicked. "Paid within N days" is
+            # measured on another population (messages about an unpaid invoice whose window has
+            # passed, clicked or not), so drawn as a stage it was wider than "clicked": it is
+            # its own chart below, "k of n" of the messages it is measured on.
+            # One funnel over every channel (the table beside it has each channel's rates):
+            # several funnels stacked in a third of the page could not be read.
+            totals = by_channel[["messages_sent", "messages_opened", "messages_clicked"]].sum()
+            fig = go.Figure(
+                go.Funnel(
+                    y=FUNNEL_STAGES,
+                    x=totals.tolist(),
+                    marker_color=ui.BLUE,
+                    textinfo="value+percent initial",
+                    texttemplate="%{value:,.0f} (%{percentInitial:.1%})",  # 35,649, not 35.649k
+                    hovertemplate="%{y}: %{x:,} messages<extra></extra>",
                 )
+            )
             st.plotly_chart(
-                ui.style(fig, x="Messages", y="Funnel step", height=380, legend="Channel")
+                ui.style(fig, x="Messages (every channel)", y="Funnel step", height=280)
+            )
+            paid = go.Figure()
+            paid.add_bar(
+                y=[ui.label(c) for c in by_channel["channel"]],
+                x=by_channel["invoices_paid_in_window"]
+                / by_channel["messages_measured"].where(by_channel["messages_measured"] > 0),
+                orientation="h",
+                marker_color=ui.GREEN,
+                text=[
+                    f"{int(k):,} of {int(n):,}"
+                    for k, n in zip(
+                        by_channel["invoices_paid_in_window"],
+                        by_channel["messages_measured"],
+                        strict=True,
+                    )
+                ],
+                textposition="auto",
+                hovertemplate="%{y}: %{x:.1%} (%{text} measured messages)<extra></extra>",
+            )
+            paid.update_xaxes(tickformat=".0%", rangemode="tozero")
+            st.plotly_chart(
+                ui.style(
+                    paid,
+                    x=f"Paid within {attribution_days} days (%)",
+                    y="Channel",
+                    height=220,
+                )
             )
         with right:
             table = funnel.assign(
@@ -436,7 +641,8 @@ with ui.guard("Dunning funnel"):
         st.caption(
             f"Send months overlapping the date range. 'Paid within {attribution_days} days' is "
             "measured on messages about an invoice still unpaid when sent, once their "
-            f"{attribution_days} days have passed."
+            f"{attribution_days} days have passed. Clicks can exceed opens where an email "
+            "client blocks open tracking."
         )
         ui.partial_months_note("dunning_funnel", f)
 
@@ -474,10 +680,10 @@ with left:
                 ui.series_by(by_month, "outcome", "plans", outcome_colours, kind="bar"),
                 x_title="Month agreed",
                 y_title="Plans",
-                x_axis={"dtick": "M1", "tickformat": "%b %Y"},  # whole months, even for one month
                 stacked=True,
                 height=300,
                 legend="Outcome",
+                partial=q.partial_months("payment_plan_outcomes", f),
             )
             ui.partial_months_note("payment_plan_outcomes", f)
 with right:
@@ -510,11 +716,12 @@ with right:
                     "title": "Write-off rate (%)",
                     "overlaying": "y",
                     "side": "right",
-                    "tickformat": ".1%",
+                    "tickformat": ".2%",
                     "rangemode": "tozero",
                 }
             },
             height=380,
+            partial=q.partial_months("collections_monthly", f),
         )
         ui.partial_months_note("collections_monthly", f)
         st.caption(

@@ -143,7 +143,8 @@ class WebhookChannel:
 
 
 class EmailChannel:
-    """Plain-text email through the configured SMTP server (STARTTLS/SSL and login optional)."""
+    """Email through the configured SMTP server (STARTTLS/SSL and login optional): plain-text
+    alerts, and any other mail Arrears sends (the weekly leadership summary) through `send_email`."""
 
     name = "email"
 
@@ -151,13 +152,29 @@ class EmailChannel:
         self.config = config
 
     def send(self, message: Message) -> None:
+        self.send_email(
+            message.title, message.text, headers={"X-Arrears-Alert-Id": message.alert_id}
+        )
+
+    def send_email(
+        self,
+        subject: str,
+        text: str,
+        *,
+        html: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """One email to every configured recipient: `text`, with `html` as its alternative."""
         c = self.config
         email = EmailMessage()
-        email["Subject"] = message.title
+        email["Subject"] = subject
         email["From"] = c.email_from
         email["To"] = ", ".join(c.email_to)
-        email["X-Arrears-Alert-Id"] = message.alert_id
-        email.set_content(message.text)
+        for name, value in (headers or {}).items():
+            email[name] = value
+        email.set_content(text)
+        if html is not None:
+            email.add_alternative(html, subtype="html")
         smtp_class = smtplib.SMTP_SSL if c.smtp_ssl else smtplib.SMTP
         try:
             with smtp_class(c.smtp_host, c.smtp_port, timeout=c.timeout_seconds) as smtp:

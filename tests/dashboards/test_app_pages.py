@@ -461,8 +461,8 @@ def test_sections_the_filters_do_not_reach_carry_the_company_wide_badge(publishe
         # apply the filters.
         assert len([m for m in at.markdown if "Company-wide" in m.value]) == 3
         at.switch_page("app_pages/recovery.py").run()
-        # Every section but the recoveries in progress.
-        assert len([m for m in at.markdown if "Company-wide" in m.value]) == 8
+        # Every section but the recoveries in progress and the first-attempt failure rate.
+        assert len([m for m in at.markdown if "Company-wide" in m.value]) == 9
         at.switch_page("app_pages/fraud_alerts.py").run()
         # Incidents, dispute ratios and card testing; the failure-rate charts use the filters.
         assert len([m for m in at.markdown if "Company-wide" in m.value]) == 3
@@ -577,3 +577,204 @@ def test_check_history_counts_one_run_per_build(published):
         history = q.check_history()
     assert len(history) == builds  # the sample's one build is one run, not one per asset
     assert int(history["checks"].sum()) == results
+
+
+def charts(at) -> list[dict]:
+    """Every Plotly figure of the page, as the JSON Streamlit sends the browser."""
+    return [json.loads(element.proto.spec) for element in at.get("plotly_chart")]
+
+
+def chart(at, x_title: str) -> dict:
+    found = [c for c in charts(at) if c["layout"]["xaxis"].get("title", {}).get("text") == x_title]
+    assert len(found) == 1, [c["layout"]["xaxis"].get("title") for c in charts(at)]
+    return found[0]
+
+
+def test_every_chart_keeps_its_legend_above_the_plot_away_from_the_axis_title(published):
+    """One place (components.style) puts every legend in a row above the plotting area, so it
+    cannot sit on the x-axis title below it as it did at y=-0.2 of short charts."""
+    checked = 0
+    with pointed_at(published):
+        for page in (None, *(p for _, _, p in PAGES[1:4])):
+            for figure in charts(run_page(page)):
+                legend, xaxis = figure["layout"]["legend"], figure["layout"]["xaxis"]
+                assert legend["yanchor"] == "bottom" and legend["y"] >= 1, (page, legend)
+                assert xaxis["title"]["text"], (page, "an x-axis without a title")
+                checked += 1
+    assert checked > 20
+
+
+def test_month_end_balances_are_drawn_in_their_own_month_and_partial_months_marked(published):
+    """Overview's past-due bars: the balance at 31 Oct stands over "Oct 2026" (x = the month's
+    first day, the exact day on hover), and the months the data does not cover in full (May, the
+    first month of data, and November, which ends on the as-of day) are hatched and shaded."""
+    rows = mart(
+        published,
+        """select month_start, month_end, is_complete_month from marts.collections_monthly
+           order by month_start""",
+    )
+    (as_of_day,) = mart(published, "select max(month_end) from marts.collections_monthly")[0]
+    with pointed_at(published):
+        at = run_page()
+    figure = chart(at, "Month (balances at its end)")
+    bars = [t for t in figure["data"] if t["type"] == "bar"]
+    first = bars[0]
+    assert first["name"] == "1–30 days"
+    days = [pd.Timestamp(d).date() for d in first["customdata"]]
+    months = [pd.Timestamp(x).date() for x in first["x"]]
+    assert days[-1] == as_of_day
+    assert months == [d.replace(day=1) for d in days]  # every bar in the month of its day
+    whole = {start: complete for start, _, complete in rows}
+    partial = {start for start, complete in whole.items() if not complete}
+    assert partial, "the sample has partial months (its first and the as-of month)"
+    for trace in bars:
+        assert trace["marker"]["pattern"]["shape"] == [
+            "/" if m in partial else "" for m in months
+        ], trace["name"]
+    shaded = [
+        pd.Timestamp(s["x0"]) + (pd.Timestamp(s["x1"]) - pd.Timestamp(s["x0"])) / 2
+        for s in figure["layout"]["shapes"]
+    ]
+    assert sorted(d.date() for d in shaded) == sorted(m for m in partial if m in months)
+    assert {a["text"] for a in figure["layout"]["annotations"]} == {"partial"}
+
+
+def test_recovery_curves_draw_the_latest_cohorts_in_colour_and_the_rest_grey(published):
+    cohorts = [
+        m for (m,) in mart(
+            published,
+            "select distinct cohort_month from marts.recovery_cohorts order by cohort_month",
+        )
+    ]  # fmt: skip
+    with pointed_at(published):
+        at = run_page("app_pages/recovery.py")
+    figure = chart(at, "Days since entering recovery")
+    colours = [t["line"]["color"] for t in figure["data"]]
+    assert len(colours) == len(cohorts) > 4
+    assert colours[:-4] == ["#999999"] * (len(cohorts) - 4)
+    assert len(set(colours[-4:])) == 4 and "#999999" not in colours[-4:]
+    # One legend entry stands for the grey lines; each coloured cohort has its own.
+    shown = [t["name"] for t in figure["data"] if t.get("showlegend", True)]
+    assert shown[0] == "Earlier cohorts" and len(shown) == 5
+    assert shown[-1].startswith(f"{cohorts[-1]:%b %Y}")
+
+
+def test_retry_heatmap_cells_say_how_many_retries_of_how_many(published):
+    cells = mart(
+        published,
+        """select attempt_number, hours_since_previous_attempt, successes, attempts
+           from marts.retry_heatmap""",
+    )
+    with pointed_at(published):
+        at = run_page("app_pages/recovery.py")
+    (heatmap,) = [t for c in charts(at) for t in c["data"] if t["type"] == "heatmap"]
+    assert heatmap.get("text"), "the heatmap's cells carry no counts"
+    shown = {
+        (int(y), x): text
+        for y, row in zip(heatmap["y"], heatmap["text"], strict=True)
+        for x, text in zip(heatmap["x"], row, strict=True)
+        if text
+    }
+    assert shown == {(n, hours): f"{k:,} of {a:,}" for n, hours, k, a in cells}
+    assert any(text.startswith("0 of ") for text in shown.values())  # a 0 % cell says of how many
+
+
+def test_dunning_funnel_draws_only_nested_stages_and_paid_as_k_of_n(published):
+    """Sent ⊇ opened, clicked: a funnel. "Paid within 7 days" is counted on other messages (about
+    an unpaid invoice, window elapsed), so it is a chart of its own, never a wider funnel stage."""
+    (sent, opened, clicked), *_ = mart(
+        published,
+        """select sum(messages_sent), sum(messages_opened), sum(messages_clicked)
+           from marts.dunning_funnel""",
+    )
+    paid = dict(
+        (channel, (int(k), int(n)))
+        for channel, k, n in mart(
+            published,
+            """select channel, sum(invoices_paid_in_window), sum(messages_measured)
+               from marts.dunning_funnel group by channel""",
+        )
+    )
+    with pointed_at(published):
+        at = run_page("app_pages/recovery.py")
+    (funnel,) = [t for c in charts(at) for t in c["data"] if t["type"] == "funnel"]
+    assert funnel["y"] == ["Sent", "Opened", "Clicked"]
+    assert funnel["x"] == [sent, opened, clicked]
+    figure = chart(at, "Paid within 7 days (%)")
+    (bars,) = figure["data"]
+    labels = {"email": "Email", "sms": "SMS", "in_app": "In-app", "phone": "Phone"}
+    assert dict(zip(bars["y"], bars["text"], strict=True)) == {
+        labels[c]: f"{k:,} of {n:,}" for c, (k, n) in paid.items()
+    }
+
+
+def test_dispute_ratio_bars_show_their_cases_and_the_case_minimum(published):
+    """A bar over a threshold line on too few cases reaches no level: its bar says how many cases,
+    it is hatched as below the program's case minimum, and the caption says why nothing is
+    reached - the chart and the verdict agree."""
+    rows = mart(
+        published,
+        """select program, month_start, any_value(is_complete_month), any_value(cases),
+                  any_value(projected_cases), min(min_cases),
+                  bool_or(projected_ratio >= ratio_threshold),
+                  bool_or(is_reached or is_projected_reached)
+           from marts.dispute_network_ratios group by program, month_start
+           order by program, month_start""",
+    )
+    with pointed_at(published):
+        at = run_page("app_pages/fraud_alerts.py")
+    figures = [
+        c for c in charts(at) if c["layout"]["yaxis"]["title"]["text"] == "Dispute ratio (%)"
+    ]
+    assert len(figures) == 2  # mastercard_ecp, visa_vamp (sorted)
+    over_unreached = False
+    for figure, program in zip(figures, ("mastercard_ecp", "visa_vamp"), strict=True):
+        (bars,) = [t for t in figure["data"] if t["type"] == "bar"]
+        mine = [r for r in rows if r[0] == program]
+        minimum = mine[0][5]
+        assert f"fewer than {minimum:,} cases" in bars["name"]
+        expected = ["x" if (r[3] if r[2] else r[4]) < minimum else "" for r in mine]
+        assert bars["marker"]["pattern"]["shape"] == expected, program
+        assert bars["text"] == [f"{r[3]:,} cases" if r[3] else "" for r in mine]
+        over_unreached |= any(r[6] and not r[7] for r in mine)
+    assert over_unreached, "the sample has a ratio over a threshold on too few cases"
+    assert any("fewer cases than that level's minimum" in c.value for c in at.caption), [
+        c.value for c in at.caption
+    ]
+
+
+def test_failed_vs_recovered_mrr_churn_and_first_attempt_tiles_equal_the_marts(published):
+    (month, failed, recovered), *_ = mart(
+        published,
+        """select month_start, amount_failed_reporting, amount_recovered_reporting
+           from marts.recovery_monthly where is_complete_month order by month_start desc""",
+    )
+    (churn_month, mrr_churn), *_ = mart(
+        published,
+        """select month_start, involuntary_mrr_churn_rate from marts.collections_monthly
+           where is_complete_month order by month_start desc""",
+    )
+    first = mart(
+        published,
+        """select month_start, plan, sum(first_attempts_failed), sum(invoices_first_attempted)
+           from marts.first_attempt_failures_monthly where is_complete_month
+           group by grouping sets ((month_start), (month_start, plan))
+           order by month_start desc""",
+    )
+    latest = first[0][0]
+    everyone = next(r for r in first if r[0] == latest and r[1] is None)
+    plan_row = max((r for r in first if r[0] == latest and r[1]), key=lambda r: r[3])
+    with pointed_at(published):
+        at = run_page("app_pages/recovery.py")
+        assert metric(at, f"Failed · {month:%b %Y}").value == euros(float(failed))
+        assert metric(at, f"Recovered · {month:%b %Y}").value == euros(float(recovered))
+        assert (
+            metric(at, f"Involuntary MRR churn · {churn_month:%b %Y}").value
+            == f"{float(mrr_churn) * 100:.2f}%"
+        )
+        label = f"First-attempt failure rate · {latest:%b %Y}"
+        assert metric(at, label).value == f"{everyone[2] / everyone[3] * 100:.1f}%"
+        # The first-attempt rate honours the plan filter (its mart has segments).
+        at.multiselect(key="filter_plan").select(plan_row[1]).run()
+        assert metric(at, label).value == f"{plan_row[2] / plan_row[3] * 100:.1f}%"
+    assert not at.exception and not at.error

@@ -182,3 +182,47 @@ def test_a_collector_opens_the_customer_owing_the_most(served, published, page):
         page.wait_for_function(RENDERED, timeout=60_000, polling=100)
         overflowing = [w for w in page.evaluate(TABLE_WIDTHS) if w[0] > w[1]]
         assert not overflowing, f"{tab}: tables wider than their place at 1440 px: {overflowing}"
+
+
+# Every drawn chart's legend box against the boxes it must not cover: the x-axis title, the
+# x tick labels and the chart title (what a reader saw overlap at 1440 px, issue 19).
+LEGEND_OVERLAPS = """() => {
+  const box = (e) => e.getBoundingClientRect();
+  const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const found = [];
+  let charts = 0;
+  for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+    if (!plot.checkVisibility()) continue;
+    charts += 1;
+    const legend = plot.querySelector('g.legend');
+    if (!legend) continue;
+    const others = [...plot.querySelectorAll('.xtitle, g.xtick text, .gtitle')];
+    for (const other of others) {
+      if (other.textContent && meet(box(legend), box(other))) {
+        found.push(`${plot.querySelector('.xtitle')?.textContent}: legend over "${other.textContent}"`);
+      }
+    }
+  }
+  return {charts, found};
+}"""
+
+
+@pytest.mark.parametrize(("path", "title"), [(p, t) for p, t, _ in PAGES[:4]])
+def test_no_chart_legend_covers_its_axis_title_or_labels(served, page, path, title):
+    """Every chart at 1440 px: its legend clear of the x-axis title, the tick labels and the chart
+    title; each chart saved as tests/artifacts/dashboards/charts/<page>_<n>.png."""
+    _load(page, f"{served}/{path}", title)
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": max(900, min(height + 40, 8000))})
+    page.wait_for_function(RENDERED, timeout=60_000, polling=100)
+    page.wait_for_timeout(300)  # Plotly redraws at the new size
+    result = page.evaluate(LEGEND_OVERLAPS)
+    folder = ARTIFACTS / "charts"
+    folder.mkdir(parents=True, exist_ok=True)
+    charts = page.locator('[data-testid="stPlotlyChart"]')
+    for i in range(charts.count()):
+        if charts.nth(i).is_visible():
+            charts.nth(i).screenshot(path=str(folder / f"{path or 'overview'}_{i}.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+    assert result["charts"] >= 3, result
+    assert not result["found"], result["found"]

@@ -1,8 +1,9 @@
 -- Month-by-month collection performance in the reporting currency (DOMAIN.md): billed, collected,
 -- written off, opening/closing receivables, DSO, CEI, roll rates between ageing buckets,
--- first-payment default, involuntary churn and write-off rate. Balances are month-end snapshots
--- of the balance periods; flows come from the ledger; the two reconcile (opening + billed -
--- collected - written off = closing), which assert_receivables_identity checks.
+-- first-payment default, involuntary churn (by subscriptions and by MRR) and write-off rate.
+-- Balances are month-end snapshots of the balance periods; flows come from the ledger; the two
+-- reconcile (opening + billed - collected - written off = closing), which
+-- assert_receivables_identity checks.
 -- Partial months: the month holding the as-of date ends on the as-of date, and the first month
 -- starts on the first day of data (coverage_start); is_complete_month is false for both, and
 -- days_in_period (the DSO period) counts only the days covered.
@@ -141,7 +142,18 @@ churn as (
         count(*) filter (
             where subscriptions.started_at >= months.month_start
             and subscriptions.started_at < months.month_start + interval 1 month
-        ) as new_subscriptions
+        ) as new_subscriptions,
+        -- The same two populations in MRR terms (each subscription's MRR, dim_subscriptions).
+        sum(subscriptions.mrr_reporting) filter (
+            where subscriptions.active_from_at < months.month_start
+            and (subscriptions.canceled_at is null or subscriptions.canceled_at >= months.month_start)
+        ) as mrr_at_month_start,
+        sum(subscriptions.mrr_reporting) filter (
+            where subscriptions.active_from_at < months.month_start
+            and subscriptions.cancel_reason = 'non_payment'
+            and subscriptions.canceled_at >= months.month_start
+            and subscriptions.canceled_at < months.month_start + interval 1 month
+        ) as involuntary_churned_mrr
     from months
     cross join subscriptions
     group by months.month_start
@@ -189,6 +201,8 @@ assembled as (
         coalesce(churn.active_at_month_start, 0) as active_at_month_start,
         coalesce(churn.involuntary_cancellations, 0) as involuntary_cancellations,
         coalesce(churn.new_subscriptions, 0) as new_subscriptions,
+        coalesce(churn.mrr_at_month_start, 0) as mrr_at_month_start,
+        coalesce(churn.involuntary_churned_mrr, 0) as involuntary_churned_mrr,
         coalesce(first_payment.first_invoices_matured, 0) as first_invoices_matured,
         coalesce(first_payment.first_payment_defaults, 0) as first_payment_defaults
     from months
@@ -234,6 +248,10 @@ select
     involuntary_cancellations::integer as involuntary_cancellations,
     round(involuntary_cancellations / nullif(active_at_month_start, 0), 6)::decimal(9, 6)
         as involuntary_churn_rate,
+    mrr_at_month_start::decimal(18, 2) as mrr_at_month_start_reporting,
+    involuntary_churned_mrr::decimal(18, 2) as involuntary_churned_mrr_reporting,
+    round(involuntary_churned_mrr / nullif(mrr_at_month_start, 0), 6)::decimal(9, 6)
+        as involuntary_mrr_churn_rate,
     cohort_written_off::decimal(18, 2) as cohort_written_off_reporting,
     round(cohort_written_off / nullif(billed, 0), 6)::decimal(9, 6) as write_off_rate
 from assembled

@@ -275,11 +275,4 @@ with ui.guard("At risk"):
             height=300,
             key="subscription_risk",
         )
-        st.download_button(
-            "Download every score (CSV)",
-            data=at_risk.to_csv(index=False),
-            file_name="subscription_risk.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            on_click="ignore",
-        )
+        ui.download_csv(at_risk, "Download every score (CSV)", "subscription_risk.csv")

@@ -51,14 +51,7 @@ with ui.guard("Recoveries in progress"):
             height=300,
             key="recoveries_in_progress",
         )
-        st.download_button(
-            "Download the list (CSV)",
-            data=in_progress.to_csv(index=False),
-            file_name="recoveries_in_progress.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            on_click="ignore",
-        )
+        ui.download_csv(in_progress, "Download the list (CSV)", "recoveries_in_progress.csv")
 
 st.subheader("Failed vs recovered, by month")
 ui.company_wide(COMPANY_WIDE)

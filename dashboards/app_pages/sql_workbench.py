@@ -101,11 +101,4 @@ with editor:
         )
         st.caption(f"{note} · {result.elapsed_s * 1000:,.0f} ms")
         st.dataframe(result.frame, hide_index=True)
-        st.download_button(
-            "Download CSV",
-            data=result.frame.to_csv(index=False),
-            file_name="arrears_query.csv",
-            mime="text/csv",
-            icon=":material/download:",
-            on_click="ignore",
-        )
+        ui.download_csv(result.frame, "Download CSV", "arrears_query.csv")

@@ -224,8 +224,8 @@ with left, ui.guard("Past-due trend"):
                         name,
                         colour,
                         "bar",
-                        customdata=("date_day",),
-                        hover="%{customdata[0]|%d %b %Y}: %{y:,.0f}",
+                        hover="%{customdata|%d %b %Y}: %{y:,.0f}",
+                        options={"customdata": month_ends["date_day"]},
                     )
                     for (column, name), colour in zip(buckets, ui.SEQUENTIAL[1:], strict=True)
                 ),

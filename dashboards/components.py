@@ -344,6 +344,28 @@ def guard(what: str) -> Iterator[None]:
         st.error(f"**{what}** could not be loaded: {exc}", icon=":material/error:")
 
 
+@contextmanager
+def section(
+    title: str,
+    *,
+    what: str | None = None,
+    not_filtered: str | None = None,
+    caption: str | None = None,
+    help: str | None = None,
+) -> Iterator[None]:
+    """One section of a page: its subheader (`help` on hover), the "Company-wide" badge when
+    the sidebar's segment filters do not reach its mart (`not_filtered` says why), a `caption`
+    on what it covers, and its body under `guard(what)` (`what` defaults to the title), so a
+    missing mart is a note, not a crash."""
+    st.subheader(title, help=help)
+    if not_filtered:
+        company_wide(not_filtered)
+    if caption:
+        st.caption(caption)
+    with guard(what or title):
+        yield
+
+
 # Each billing feed as a reader names it.
 FEED_LABELS = {
     "customers": "customers",

@@ -42,10 +42,11 @@ def _day(value) -> str:
     return f"{pd.Timestamp(value):%d %b %Y}"
 
 
-st.subheader("Receivables", help="These KPIs honour every filter in the sidebar.")
-receivables_period = st.empty()
-receivables_tiles = st.columns(4)
-with ui.guard("Receivable KPIs"):
+with ui.section(
+    "Receivables", what="Receivable KPIs", help="These KPIs honour every filter in the sidebar."
+):
+    receivables_period = st.empty()
+    receivables_tiles = st.columns(4)
     month_ends = q.receivables_month_ends(f)
     if month_ends.empty:
         ui.empty_note("Receivables", "invoices", purpose="receivables and delinquency")
@@ -100,15 +101,15 @@ with receivables_tiles[3], ui.guard("Open alerts"):
     )
     ui.company_wide("Open alerts count every segment: the sidebar's filters do not apply.")
 
-st.subheader("Recovery and churn")
-ui.company_wide(
-    "The cohort and monthly marts behind these KPIs have no segments: only the date range "
-    "applies, not the plan, country, payment-method or currency filters."
-)
-recovery_period = st.empty()  # the periods of the four tiles, filled in once they are known
-periods: list[str] = []
-recovery_tiles = st.columns(4)
-with ui.guard("Recovery KPIs"):
+with ui.section(
+    "Recovery and churn",
+    what="Recovery KPIs",
+    not_filtered="The cohort and monthly marts behind these KPIs have no segments: only the date "
+    "range applies, not the plan, country, payment-method or currency filters.",
+):
+    recovery_period = st.empty()  # the periods of the four tiles, filled in once they are known
+    periods: list[str] = []
+    recovery_tiles = st.columns(4)
     recovery_days = q.window_days("recovery_window_days")
     cohorts = q.recovery_cohorts(f)
     elapsed = cohorts[cohorts["is_window_elapsed"]]

@@ -164,6 +164,12 @@ def monthly(fig: go.Figure, partial: list | None = None) -> go.Figure:
     return fig
 
 
+def latest_and_before(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series | None]:
+    """The last row of a frame in period order and the row before it (None when there is only
+    one): what a KPI tile shows and what its change is measured against."""
+    return frame.iloc[-1], (frame.iloc[-2] if len(frame) > 1 else None)
+
+
 def money_axis(currency: str) -> dict:
     """An amount axis: the currency symbol and thousands separators, no decimals."""
     return {"tickprefix": symbol(currency), "tickformat": ",.0f"}

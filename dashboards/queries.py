@@ -457,14 +457,12 @@ def partial_months(mart: str, f: Filters) -> list[date]:
 
 def collections_monthly(f: Filters) -> pd.DataFrame:
     """collections_monthly rows of the months that overlap the date range (company-wide)."""
-    return fetch(
-        """
-        select * from marts.collections_monthly
-        where month_end >= ? and month_start <= ?
-        order by month_start
-        """,
-        [f.start, f.end],
-        needs=("marts.collections_monthly",),
+    return filtered(
+        "collections_monthly",
+        f,
+        also="month_end >= ? and month_start <= ?",
+        params=[f.start, f.end],
+        rest="order by month_start",
     )
 
 
@@ -526,15 +524,7 @@ def recovery_by_channel(f: Filters) -> pd.DataFrame:
 
 def recovery_monthly(f: Filters) -> pd.DataFrame:
     """Failed vs recovered money per calendar month in the date range (company-wide)."""
-    return fetch(
-        """
-        select * from marts.recovery_monthly
-        where month_start between date_trunc('month', ?::date) and ?
-        order by month_start
-        """,
-        [f.start, f.end],
-        needs=("marts.recovery_monthly",),
-    )
+    return months_in_range("recovery_monthly", f, month="month_start", rest="order by month_start")
 
 
 def first_attempt_failures(f: Filters) -> pd.DataFrame:

@@ -51,8 +51,7 @@ with ui.section(
     if month_ends.empty:
         ui.empty_note("Receivables", "invoices", purpose="receivables and delinquency")
     else:
-        now = month_ends.iloc[-1]
-        before = month_ends.iloc[-2] if len(month_ends) > 1 else None
+        now, before = ui.latest_and_before(month_ends)
         versus = f"vs {_day(before['date_day'])}" if before is not None else None
         receivables_period.caption(
             f"Balances at the end of {_day(now['date_day'])} (the last month end in the date "
@@ -121,8 +120,7 @@ with ui.section(
                     f"{recovery_days}-day window yet."
                 )
     else:
-        latest = elapsed.iloc[-1]
-        earlier = elapsed.iloc[-2] if len(elapsed) > 1 else None
+        latest, earlier = ui.latest_and_before(elapsed)
         versus = f"vs {_month(earlier['cohort_month'])} cohort" if earlier is not None else None
         periods.append(
             f"Recovery: the {_month(latest['cohort_month'])} cohort (the latest whose recovery "
@@ -164,8 +162,7 @@ with ui.guard("Involuntary churn"):
     with recovery_tiles[2]:
         no_subscriptions = ui.missing_feeds("involuntary churn", "subscriptions")
     if not complete.empty and not no_subscriptions:
-        latest = complete.iloc[-1]
-        earlier = complete.iloc[-2] if len(complete) > 1 else None
+        latest, earlier = ui.latest_and_before(complete)
         periods.append(
             f"churn: {_month(latest['month_start'])}, the latest complete month, by subscriptions; "
             f"write-off: of the invoices billed in {_month(latest['month_start'])}, by amount"

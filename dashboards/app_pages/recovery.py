@@ -63,8 +63,7 @@ with ui.section(
         complete = by_month[by_month["is_complete_month"]]
         tiles = st.columns(3)
         if not complete.empty:
-            latest = complete.iloc[-1]
-            earlier = complete.iloc[-2] if len(complete) > 1 else None
+            latest, earlier = ui.latest_and_before(complete)
             month = f"{pd.Timestamp(latest['month_start']):%b %Y}"
             versus = None if earlier is None else f"vs {pd.Timestamp(earlier['month_start']):%b %Y}"
             for tile, (column, count, name, bad_when_up) in zip(
@@ -161,8 +160,7 @@ with ui.section("First-attempt failure rate"):
         whole = first[first["is_complete_month"]]
         left, right = st.columns([1, 3], gap="large")
         if not whole.empty:
-            latest = whole.iloc[-1]
-            earlier = whole.iloc[-2] if len(whole) > 1 else None
+            latest, earlier = ui.latest_and_before(whole)
             month = f"{pd.Timestamp(latest['month_start']):%b %Y}"
             with left:
                 ui.kpi(

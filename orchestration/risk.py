@@ -64,6 +64,7 @@ NUMERIC_LABELS = {
     "payment_method_age_days": "days since the payment method changed",
     "method_updates_90d": "payment-method changes in 90 days",
     "expired_card_updates_90d": "card replacements after expiry in 90 days",
+    "card_expires_within_30_days": "card on file expires within 30 days",
     "disputes_total": "disputes ever",
     "disputes_90d": "disputes in 90 days",
 }
@@ -74,6 +75,8 @@ CATEGORICAL_LABELS = {
     "verification_status": "verification",
     "payment_method": "payment method",
 }
+# Yes/no features, numbers to the model (1/0, null = no card known), words in a reason.
+BOOLEAN = frozenset({"card_expires_within_30_days"})
 NUMERIC = tuple(NUMERIC_LABELS)
 FEATURES = NUMERIC + CATEGORICAL
 MODELS = ("gradient_boosting", "logistic_regression", "rule_failed_payment_90d")
@@ -345,7 +348,10 @@ def reasons(model, x: pd.DataFrame, reference: dict[str, object], top: int = 3) 
 
 def _reason_text(name: str, value) -> str:
     label = NUMERIC_LABELS.get(name) or CATEGORICAL_LABELS[name]
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    missing = value is None or (isinstance(value, float) and np.isnan(value))
+    if name in BOOLEAN:
+        return f"{label}: {'unknown' if missing else ('yes' if value else 'no')}"
+    if missing:
         return f"{label}: none"
     if isinstance(value, float):
         value = f"{value:.2f}" if name == "share_3ds_90d" else f"{value:g}"

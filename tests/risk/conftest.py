@@ -1,6 +1,7 @@
 """A generated history dense enough to train and evaluate the delinquency score on, built only as
 far as the score needs: ingestion, `dbt build --select +risk_features` (no data tests: the sample
-build checks those), then orchestration/risk.py with its production settings."""
+build checks those), orchestration/risk.py with its production settings, then the mart
+marts.subscription_risk over its output (with its data tests)."""
 
 import duckdb
 import pytest
@@ -33,4 +34,6 @@ def risk_history(tmp_path_factory) -> tuple[Warehouse, risk.RiskReport]:
     )  # fmt: skip
     with duckdb.connect(str(warehouse.path)) as con:
         report = risk.run(con)
+    # The mart over the score, as the pipeline builds it after the risk asset.
+    warehouse.dbt("build", "--select", "subscription_risk", "--exclude-resource-type", "unit_test")
     return warehouse, report

@@ -104,7 +104,7 @@ def test_too_few_months_is_a_recorded_reason_and_empty_tables(tmp_path):
     assert report.reason == (
         "1 month end(s) with an observed outcome; 3 are needed (2 to train, 1 to evaluate)"
     )
-    assert con.execute("select count(*) from marts.subscription_risk").fetchone() == (0,)
+    assert con.execute("select count(*) from risk.subscription_scores").fetchone() == (0,)
     assert con.execute("select count(*) from marts.subscription_risk_evaluation").fetchone() == (0,)
     assert con.execute("select status, reason from marts.subscription_risk_model").fetchall() == [
         ("not_enough_history", f"Not enough history to score: {report.reason}.")

@@ -1,7 +1,7 @@
 """Every dbt model and seed as a Dagster asset downstream of its raw ingestion asset; dbt data
 tests run in the same `dbt build` and show as asset checks."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -18,8 +18,9 @@ prepare_manifest()
 class ArrearsDbtTranslator(DagsterDbtTranslator):
     """Default keys ([schema, name]; source('raw', x): ["raw", x], the ingestion assets' keys);
     one group per layer folder (staging, intermediate, marts, semantic), seeds in `reference`,
-    and the layers' `monitoring/` sub-folders in one group `monitoring`: the alerting piece's
-    models, which the golden-history tests leave out (tests/dbt/conftest.py OWN_GROUPS)."""
+    the layers' `monitoring/` sub-folders in one group `monitoring`: the alerting piece's
+    models, which the golden-history tests leave out (tests/dbt/conftest.py OWN_GROUPS), and
+    `marts/risk/` in the group `risk` of the score's assets."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
@@ -27,7 +28,14 @@ class ArrearsDbtTranslator(DagsterDbtTranslator):
         folders = dbt_resource_props.get("fqn", [])[1:-1]
         if "monitoring" in folders:
             return "monitoring"
+        # The models over the delinquency score's Python output, beside its asset.
+        if "risk" in folders:
+            return "risk"
         return folders[0] if folders else "transform"
+
+
+# The models over the delinquency score's Python output run after it: orchestration/defs/risk.
+RISK_OUTPUT_MODELS = "path:models/marts/risk"
 
 
 @dbt_assets(
@@ -36,10 +44,18 @@ class ArrearsDbtTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=ArrearsDbtTranslator(),
     pool=WRITER_POOL,
     name="arrears_dbt",
+    exclude=RISK_OUTPUT_MODELS,
 )
 def arrears_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: dg.ResourceParam[Settings]
 ):
+    yield from dbt_build(context, dbt, settings)
+
+
+def dbt_build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Settings
+) -> Iterator:
+    """`dbt build` of the selected models, their seeds and data tests."""
     # The project's own target/ keeps dbt's partial parse between runs (writers run one at a time).
     # Unit tests check the models' logic, not the data: they run in `make test`
     # (tests/dbt/test_unit_tests.py), not in every production build.

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from orchestration import ingest
@@ -114,9 +114,10 @@ class Builder:
         key = ENTITY_BY_NAME[entity].key
         with duckdb.connect(str(self.warehouse.path), read_only=True) as con:
             cursor = con.execute(
-                f"select * exclude (_source_file, _source_row, _loaded_at) from raw.{entity} "
-                f"where {where} qualify row_number() over (partition by {key} "
-                "order by updated_at desc, _loaded_at desc, _source_row desc) = 1 order by all"
+                "select * exclude (_source_file, _source_row, _loaded_at) from ("
+                f"select * from raw.{entity} qualify row_number() over (partition by {key} "
+                "order by updated_at desc, _loaded_at desc, _source_row desc) = 1"
+                f") where {where} order by all"
             )
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -386,9 +387,11 @@ def builder(tmp_path_factory):
 
 
 @settings(
-    max_examples=6,
+    max_examples=5,
     deadline=None,
     derandomize=True,
+    # No shrinking: each try costs two dbt builds; a failure already names its drops and rows.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data(), steps=st.integers(min_value=2, max_value=3))

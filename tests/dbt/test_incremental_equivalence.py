@@ -199,9 +199,14 @@ class Drops:
         }  # fmt: skip
 
     def new_invoice(self, rows, now):
+        # Paid at once, a failed first attempt, or no attempt at all (a bank-transfer payer: it
+        # enters recovery as a late payment only when the as-of date passes its due date).
         invoice = self._new_invoice(now)
         rows["invoices"].append(invoice)
-        paid = self.data.draw(st.booleans())
+        outcome = self.data.draw(st.sampled_from(["succeeded", "failed", "none"]))
+        if outcome == "none":
+            return
+        paid = outcome == "succeeded"
         rows["payment_attempts"].append(
             self._attempt(invoice, invoice["issued_at"] + timedelta(hours=1), paid, "scheduled")
         )

@@ -11,9 +11,10 @@
     "{{ target.database }}"."intermediate"."_incremental_state"
 {%- endmacro %}
 
-{#- Settings whose change rewrites every invoice (the FX table is checked by its content). -#}
+{#- Settings whose change rewrites every invoice (the FX table is checked by its content);
+    `build_definition` stands for every other setting, the models' code and the libraries. -#}
 {% macro invoice_settings() -%}
-    'recovery_window_days={{ var("recovery_window_days") }};dunning_attribution_days={{ var("dunning_attribution_days") }};reporting_currency={{ var("reporting_currency") }}'
+    'recovery_window_days={{ var("recovery_window_days") }};dunning_attribution_days={{ var("dunning_attribution_days") }};reporting_currency={{ var("reporting_currency") }};definition={{ var("build_definition") }}'
 {%- endmacro %}
 
 {% macro fx_checksum() -%}

@@ -1,12 +1,14 @@
 """Every dbt model and seed as a Dagster asset downstream of its raw ingestion asset; dbt data
 tests run in the same `dbt build` and show as asset checks."""
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration import build_state
 from orchestration.config import Settings, exported
 from orchestration.defs.ingestion.assets import WRITER_POOL
 from orchestration.defs.transform.project import arrears_dbt, dbt_resource, prepare_manifest
@@ -61,9 +63,16 @@ def dbt_build(
     # (tests/dbt/test_unit_tests.py), not in every production build.
     # dbt's profile reads the settings from its environment, which DbtCliResource copies from
     # this process's when it starts dbt: they are exported for that moment.
+    definition = build_state.definition_digest(build_state.current_inputs(settings))
     with exported(settings):
         invocation = dbt.cli(
-            ["build", "--exclude-resource-type", "unit_test"],
+            [
+                "build",
+                "--exclude-resource-type",
+                "unit_test",
+                "--vars",
+                json.dumps({"build_definition": definition}),
+            ],
             context=context,
             target_path=arrears_dbt.target_path,
         )

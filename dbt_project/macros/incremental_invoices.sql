@@ -80,6 +80,36 @@
     ) where invoice_id is not null
 {%- endmacro %}
 
+{#- The config of an invoice-level incremental model: `{{ config(**invoice_increment_config()) }}`. -#}
+{% macro invoice_increment_config(on_schema_change='ignore') -%}
+    {%- do return({
+        'materialized': 'incremental',
+        'unique_key': 'invoice_id',
+        'incremental_strategy': 'delete+insert',
+        'on_schema_change': on_schema_change,
+        'pre_hook': '{{ delete_touched_invoices() }}',
+        'post_hook': '{{ record_invoice_increment() }}',
+    }) -%}
+{%- endmacro %}
+
+{#- The model's first CTE (after `with`), `touched`, in its incremental run; the models the hooks
+    read are declared here in every run (inside is_incremental() dbt would not see them). -#}
+{% macro touched_invoices_cte() -%}
+    -- depends_on: {{ invoice_increment_inputs() }}
+    {%- if is_incremental() %}
+    touched as (
+        {{ touched_invoices() }}
+    ),
+    {%- endif %}
+{%- endmacro %}
+
+{#- A filter to the touched invoices in the incremental run (`keyword` is `where` or `and`). -#}
+{% macro only_touched_invoices(keyword, column='invoice_id') -%}
+    {%- if is_incremental() -%}
+        {{ keyword }} {{ column }} in (select invoice_id from touched)
+    {%- endif -%}
+{%- endmacro %}
+
 {#- on-run-start (dbt_project.yml): once per invocation, not in each model's hook, where two
     models building at once would conflict creating it. -#}
 {% macro create_incremental_state() -%}
@@ -102,9 +132,8 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The models that touched_invoices() and the hooks read, rendered where dbt parses the model (a
-    `-- depends_on:` comment): inside is_incremental() blocks dbt would not see them. The raw
-    sources need no declaring: they are loaded before any model runs. -#}
+{#- The models that touched_invoices() and the hooks read (rendered by touched_invoices_cte). The
+    raw sources need no declaring: they are loaded before any model runs. -#}
 {% macro invoice_increment_inputs() -%}
     {{ ref('int_invoices_resolved') }}, {{ ref('int_as_of') }}, {{ ref('int_fx_rates') }}
 {%- endmacro %}

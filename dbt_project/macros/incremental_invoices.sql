@@ -1,5 +1,5 @@
-{#- The invoice-level incremental models (int_invoice_ledger, int_invoice_balance_periods,
-    int_invoice_recovery, fct_invoices) rebuild only the invoices that anything loaded since their
+{#- The invoice-level incremental models (int_invoices_resolved, int_invoice_ledger,
+    int_invoice_balance_periods, int_invoice_recovery, fct_invoices) rebuild only the invoices that anything loaded since their
     last run can change, the "touched" invoices, and keep every other row.
 
     Each model records in `intermediate._incremental_state`, in its own transaction (post-hook,
@@ -65,14 +65,16 @@
         {%- endfor %}
     )
     or subscription_id in ({{ _versions_of_new('subscriptions', 'subscription_id', 'subscription_id', since) }})
+    {%- if not _is_resolved() %}
     union
     -- The as-of date moved past their due date: they may have entered recovery as late payments.
     select invoice_id from {{ ref('int_invoices_resolved') }}
     where due_date >= (select coalesce(max(as_of_date), date '1900-01-01') from {{ state }})
         and due_date < (select as_of_date from {{ ref('int_as_of') }})
+    {%- endif %}
     union
     -- Never built here, or built with other FX rates or settings: every invoice.
-    select invoice_id from {{ ref('int_invoices_resolved') }}
+    select invoice_id from {{ _every_invoice() }}
     where not exists (
         select 1 from {{ state }}
         where fx_checksum = {{ fx_checksum() }} and settings = {{ invoice_settings() }}
@@ -135,7 +137,21 @@
 {#- The models that touched_invoices() and the hooks read (rendered by touched_invoices_cte). The
     raw sources need no declaring: they are loaded before any model runs. -#}
 {% macro invoice_increment_inputs() -%}
-    {{ ref('int_invoices_resolved') }}, {{ ref('int_as_of') }}, {{ ref('int_fx_rates') }}
+    {%- if not _is_resolved() %}{{ ref('int_invoices_resolved') }}, {{ ref('int_as_of') }}, {% endif -%}
+    {{ ref('int_fx_rates') }}
+{%- endmacro %}
+
+{#- int_invoices_resolved is incremental the same way, but it is what the others read: it cannot
+    ref itself, nor int_as_of (which reads it), and its rows do not depend on the as-of date (it
+    records none). -#}
+{% macro _is_resolved() -%}
+    {{ return(model.name == 'int_invoices_resolved') }}
+{%- endmacro %}
+
+{#- Every invoice id, for a run that rebuilds them all. int_invoices_resolved reads the raw ids: its
+    own table has just lost the touched rows (pre-hook) when its select runs. -#}
+{% macro _every_invoice() -%}
+    {%- if _is_resolved() %}{{ source('raw', 'invoices') }}{% else %}{{ ref('int_invoices_resolved') }}{% endif -%}
 {%- endmacro %}
 
 {#- post_hook: what this build of the model has seen, for its next incremental run. -#}
@@ -153,7 +169,7 @@
                 {%- endfor %}
             )
         ),
-        (select as_of_date from {{ ref('int_as_of') }}),
+        {% if _is_resolved() %}null{% else %}(select as_of_date from {{ ref('int_as_of') }}){% endif %},
         {{ fx_checksum() }},
         {{ invoice_settings() }}
 {%- endmacro %}

@@ -1,8 +1,20 @@
 -- Invoices with the facts every mart agrees on: is it a receivable, when was it fully paid, when
 -- written off (the invoice's own time, else the write-off escalation, else the time it was
 -- marked uncollectible), how much was collected in total, and its issue-date FX rate.
-with invoices as (
-    select * from {{ ref('stg_billing__invoices') }}
+--
+-- Incremental (macros/incremental_invoices.sql): each run rebuilds the touched invoices, and only
+-- their versions are de-duplicated (filtering the staging view would de-duplicate every invoice
+-- version ever loaded first).
+{{ config(**invoice_increment_config()) }}
+with
+{{ touched_invoices_cte() }}
+invoices as (
+    {%- if is_incremental() %}
+        {{ stage_invoices(latest_versions(source('raw', 'invoices'), 'invoice_id',
+            only_keys='select invoice_id from touched')) }}
+    {%- else %}
+        select * from {{ ref('stg_billing__invoices') }}
+    {%- endif %}
 ),
 
 write_off_escalations as (
@@ -11,6 +23,7 @@ write_off_escalations as (
         min(escalated_at) as escalated_at
     from {{ ref('stg_billing__escalations') }}
     where stage = 'write_off'
+    {{ only_touched_invoices('and') }}
     group by invoice_id
 ),
 

@@ -1,23 +1,3 @@
-with source as (
-    {{ latest_versions(source('raw', 'invoices'), 'invoice_id') }}
-)
-
-select
-    invoice_id,
-    subscription_id,
-    customer_id,
-    upper(currency) as currency,
-    amount_due,
-    coalesce(amount_paid, 0)::decimal(18, 2) as amount_paid,
-    issued_at,
-    {{ not_before('due_at', 'issued_at') }} as due_at,
-    {{ not_before('paid_at', 'issued_at') }} as paid_at,
-    status,
-    written_off_at,
-    billing_reason,
-    amount_remaining as reported_amount_remaining,
-    attempt_count as reported_attempt_count,
-    next_payment_attempt_at,
-    updated_at,
-    _loaded_at as loaded_at
-from source
+-- The columns are listed in the macro stage_invoices, which int_invoices_resolved's incremental
+-- run also uses.
+{{ stage_invoices(latest_versions(source('raw', 'invoices'), 'invoice_id')) }}

@@ -145,7 +145,9 @@
     ref itself, nor int_as_of (which reads it), and its rows do not depend on the as-of date (it
     records none). -#}
 {% macro _is_resolved() -%}
-    {{ return(model.name == 'int_invoices_resolved') }}
+    {#- A unit test's node names the model it tests. -#}
+    {%- set node_id = model.get('tested_node_unique_id') or model.get('unique_id') -%}
+    {{ return(node_id.split('.')[-1] == 'int_invoices_resolved') }}
 {%- endmacro %}
 
 {#- Every invoice id, for a run that rebuilds them all. int_invoices_resolved reads the raw ids: its

@@ -1,30 +1,13 @@
 -- The segment each invoice is reported under: its subscription's plan (`one_off` for an invoice
 -- without a subscription), the customer's billing country and current payment method, and the
 -- invoice currency. Current attributes, applied to all of history.
---
--- Incremental (macros/incremental_invoices.sql): the touched invoices include every invoice of a
--- customer or subscription named by any new row, so a new country, plan or payment method
--- re-segments all of its invoices.
-{{ config(**invoice_increment_config()) }}
-with
-{{ touched_invoices_cte() }}
-invoices as (
-    select
-        invoice_id,
-        subscription_id,
-        customer_id,
-        currency
-    from {{ ref('int_invoices_resolved') }}
-    {{ only_touched_invoices('where') }}
-)
-
 select
     invoices.invoice_id,
     coalesce(subscriptions.plan, 'one_off') as plan,
     coalesce(customers.country, 'unknown') as country,
     coalesce(methods.payment_method, 'unknown') as payment_method,
     invoices.currency
-from invoices
+from {{ ref('int_invoices_resolved') }} as invoices
 left join {{ ref('stg_billing__subscriptions') }} as subscriptions
     on invoices.subscription_id = subscriptions.subscription_id
 left join {{ ref('stg_billing__customers') }} as customers

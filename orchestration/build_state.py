@@ -148,6 +148,13 @@ def current_inputs(settings: Settings) -> dict[str, str]:
     }
 
 
+def run_inputs(tags: dict[str, str], settings: Settings) -> dict[str, str]:
+    """The inputs a run started from (its INPUTS_TAG), or, for a run launched without them (the
+    UI), the current ones."""
+    tagged = tags.get(INPUTS_TAG)
+    return json.loads(tagged) if tagged else current_inputs(settings)
+
+
 def definition_digest(inputs: dict[str, str]) -> str:
     """What the models compute, apart from the data: the dbt project, the code, the settings and
     the libraries (from `current_inputs`)."""

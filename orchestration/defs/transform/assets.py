@@ -1,7 +1,6 @@
 """Every dbt model and seed as a Dagster asset downstream of its raw ingestion asset; dbt data
 tests run in the same `dbt build` and show as asset checks."""
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -63,7 +62,9 @@ def dbt_build(
     # (tests/dbt/test_unit_tests.py), not in every production build.
     # dbt's profile reads the settings from its environment, which DbtCliResource copies from
     # this process's when it starts dbt: they are exported for that moment.
-    refresh = build_state.dbt_refresh_flags(settings, run_inputs(context, settings), context.log)
+    refresh = build_state.dbt_refresh_flags(
+        settings, build_state.run_inputs(context.run.tags, settings), context.log
+    )
     with exported(settings):
         invocation = dbt.cli(
             ["build", "--exclude-resource-type", "unit_test", *refresh],
@@ -71,13 +72,6 @@ def dbt_build(
             target_path=arrears_dbt.target_path,
         )
     yield from invocation.stream()
-
-
-def run_inputs(context: dg.AssetExecutionContext, settings: Settings) -> dict[str, str]:
-    """The inputs the build started from (its run tag), or, for a run launched without them
-    (the UI), the current ones."""
-    tagged = context.run.tags.get(build_state.INPUTS_TAG)
-    return json.loads(tagged) if tagged else build_state.current_inputs(settings)
 
 
 defs = dg.Definitions(

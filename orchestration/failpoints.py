@@ -11,7 +11,12 @@ import signal
 FAILPOINTS = (
     "ingest.before_commit",  # rows of a file inserted, transaction not committed
     "ingest.after_commit",  # a file committed, the next one not started
+    "publish.table_rewritten",  # a partial publish: one changed table rewritten in the copy
+    "publish.before_checkpoint",  # every table and the publish log written, not checkpointed
     "publish.before_replace",  # the new copy written, not yet swapped in
+    "quality.results_written",  # check results inserted, watermarks not moved, not committed
+    "quality.before_commit",  # results and watermarks written, not committed
+    "quality.after_commit",  # an evaluation committed, Dagster not yet told
 )
 
 

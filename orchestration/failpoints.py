@@ -3,6 +3,12 @@
 `ARREARS_FAILPOINT=<name>` makes the process kill itself with SIGKILL when it reaches that
 point — no cleanup, no `finally`, exactly like a power cut or the OOM killer. Unset, a
 failpoint costs one dictionary lookup.
+
+Three families: the fixed points below; `after_step.<step key>` after every step of the
+`build_warehouse` job (a Dagster success hook, orchestration/defs/ingestion/assets.py); and, in
+dbt's SQL (dbt_project/macros/failpoints.sql), `dbt.<model>.between_delete_and_insert` in every
+incremental model's merge and `dbt.<model>.before_state_record` before an invoice-level model
+records what it was built from — those block in the open transaction until the test kills dbt.
 """
 
 import os

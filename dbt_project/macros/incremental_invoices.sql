@@ -141,6 +141,7 @@
 
 {#- post_hook: what this build of the model has seen, for its next incremental run. -#}
 {% macro record_invoice_increment() -%}
+    {{ failpoint('dbt.' ~ this.identifier ~ '.before_state_record') }}
     insert or replace into {{ incremental_state() }}
     select
         '{{ this.identifier }}',

@@ -132,3 +132,18 @@ def test_an_evaluation_that_dies_before_its_commit_is_done_again(con, monkeypatc
     assert again["references"] == (True, again["references"][1])
     assert again["references"][1]["records_checked"] == 1  # i4, judged again
     assert marks(con) == {"invoices": LOADED_AT + dt.timedelta(hours=1)}
+
+
+def test_a_row_written_below_the_mark_by_hand_makes_everything_judged_again(con):
+    evaluate(con)
+    # A loader bug copies i2 with an old load time and a due date before its issue date.
+    con.execute(
+        "insert into raw.invoices by name select * replace ("
+        "timestamp '2026-02-01' as due_at, timestamp '2026-02-02 01:00' as updated_at) "
+        "from raw.invoices where invoice_id = 'i2'"
+    )
+    passed, observed = evaluate(con)["ranges"]
+    assert not passed
+    assert observed["records_checked"] == 3  # i1, i2 (the bad copy, now current), i3
+    assert observed["due_before_issue"] == 1
+    assert marks(con) == {"invoices": LOADED_AT}

@@ -171,9 +171,17 @@ def one_row(values: Mapping[str, Any]) -> pd.DataFrame:
 class Probe:
     """A connection to the warehouse plus per-run caches shared by the checks of one run."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, config: QualityConfig):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        config: QualityConfig,
+        since: dict[str, Any] | None = None,
+    ):
         self.con = con
         self.config = config
+        # Per raw entity, the load time through which its records last passed every scoped
+        # check (data_quality/watermarks.py): those checks judge only records loaded later.
+        self.since: dict[str, Any] = since or {}
         self.cache: dict[str, Any] = {}
 
     def frame(self, sql: str, params: list | None = None) -> pd.DataFrame:

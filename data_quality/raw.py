@@ -2,7 +2,12 @@
 
 They validate the CURRENT state of each entity (latest version per key, as the staging models
 read it), not just the newest file: a build blocked by bad data stays blocked on every re-run
-until a corrected version of the records arrives. Ingestion already quarantines rows that
+until a corrected version of the records arrives. In the pipeline, the per-record checks (values,
+ranges, unique versions, references: SCOPED_CHECKS) judge only the records loaded since the
+entity last passed them all (`Probe.since`, data_quality/watermarks.py); a record that passed
+and has no newer version cannot fail them later, except through a new parent version, which
+the references check follows. The others are cheap global invariants (schema, volume,
+freshness) or a distribution over the whole history (decline codes). Ingestion already quarantines rows that
 break the contract one row at a time; these checks are the second line (a table altered by
 hand, a bug in a loader) and cover what one row cannot show: versions, references between
 entities, volumes, freshness and distributions.
@@ -49,13 +54,33 @@ EXAMPLES = 5  # offending ids quoted in a failure message
 SHARED_COLUMNS = ("customer_id", "currency")
 
 
-def current(entity: Entity) -> str:
-    """The latest version of each record — the same rule (and the same rowid technique) as the
-    dbt macro `latest_versions`."""
+# The checks whose verdict is about single records (or a record and its parents): scoped to
+# the records loaded since the entity's watermark.
+SCOPED_CHECKS = ("values", "ranges", "unique_versions", "references")
+
+
+def loaded_since(value) -> str:
+    """A `_loaded_at` bound as SQL, to the microsecond (ingestion's clock)."""
+    return f"timestamp '{value:%Y-%m-%d %H:%M:%S.%f}'"
+
+
+def _new_keys(entity: Entity, since, column: str | None = None) -> str:
     return (
-        f"(select * from raw.{entity.name} where rowid in (select rowid from raw.{entity.name} "
-        f"qualify row_number() over (partition by {entity.key} "
-        "order by updated_at desc, _loaded_at desc, _source_row desc) = 1))"
+        f"{column or entity.key} in (select {entity.key} from raw.{entity.name} "
+        f"where _loaded_at > {loaded_since(since)})"
+    )
+
+
+def current(entity: Entity, since=None) -> str:
+    """The latest version of each record — the same rule (and the same rowid technique) as the
+    dbt macro `latest_versions`. With `since`, only the records whose latest version was loaded
+    after it (the others were judged by an earlier evaluation)."""
+    scope = f" where {_new_keys(entity, since)}" if since else ""
+    newer = f" and _loaded_at > {loaded_since(since)}" if since else ""
+    return (
+        f"(select * from raw.{entity.name} where rowid in (select rowid from raw.{entity.name}"
+        f"{scope} qualify row_number() over (partition by {entity.key} "
+        f"order by updated_at desc, _loaded_at desc, _source_row desc) = 1){newer})"
     )
 
 
@@ -93,7 +118,8 @@ def _profile(probe: Probe, entity: Entity) -> dict:
         aggregates.append(
             f'count(*) filter (where {rule.later} < {rule.earlier}) as "skew:{rule.name}"'
         )
-    cursor = probe.con.execute(f"select {', '.join(aggregates)} from {current(entity)}")
+    source = current(entity, probe.since.get(entity.name))
+    cursor = probe.con.execute(f"select {', '.join(aggregates)} from {source}")
     names = [d[0] for d in cursor.description]
     profile = dict(zip(names, cursor.fetchone(), strict=True))
     probe.cache[key] = profile
@@ -106,7 +132,8 @@ def _example_ids(
     """Up to EXAMPLES ids of current records matching `predicate`. `source` is the from clause
     when the predicate needs joins (the records under the alias `c`)."""
     rows = probe.con.execute(
-        f"select c.{entity.key} {source or f'from {current(entity)} c'} where {predicate} "
+        f"select c.{entity.key} "
+        f"{source or f'from {current(entity, probe.since.get(entity.name))} c'} where {predicate} "
         f"order by 1 limit {EXAMPLES}"
     ).fetchall()
     return [str(r[0]) for r in rows]
@@ -223,7 +250,7 @@ def ranges_check(entity: Entity) -> Check:
         # Not failures: events out of order within the clock-skew tolerance, which staging moves
         # to the earlier event's time. Recorded so the normalisation is never silent.
         skew = {f"{r.name}_within_skew": profile[f"skew:{r.name}"] for r in _skew_rules(entity)}
-        return pd.DataFrame([counts | skew])
+        return pd.DataFrame([{"records_checked": profile["records"]} | counts | skew])
 
     def expectations(config: QualityConfig) -> list[Expect]:
         return [none_of(name) for name, _ in range_rules(entity, config)]
@@ -250,15 +277,20 @@ def ranges_check(entity: Entity) -> Check:
 def unique_versions_check(entity: Entity) -> Check:
     key = entity.key
 
+    def versions(probe: Probe) -> str:
+        """The versions of the records that got one since the watermark (all without one)."""
+        since = probe.since.get(entity.name)
+        return f"raw.{entity.name}" + (f" where {_new_keys(entity, since)}" if since else "")
+
     def frame(probe: Probe) -> pd.DataFrame:
         return probe.frame(
             f"select count(*) - count(distinct ({key}, updated_at)) as duplicate_versions "
-            f"from raw.{entity.name}"
+            f"from {versions(probe)}"
         )
 
     def examples(probe: Probe, column: str) -> list[str]:
         rows = probe.con.execute(
-            f"select {key}, updated_at, count(*) from raw.{entity.name} group by all "
+            f"select {key}, updated_at, count(*) from {versions(probe)} group by all "
             f"having count(*) > 1 order by 1, 2 limit {EXAMPLES}"
         ).fetchall()
         return [f"{k} @ {u} ({n} rows)" for k, u, n in rows]
@@ -314,6 +346,17 @@ def _reference_from(entity: Entity) -> str:
     return f"from {current(entity)} c " + " ".join(joins)
 
 
+def _reference_scope(entity: Entity, since) -> str:
+    """The records `references` judges: with `since`, the records loaded after it and the
+    records whose parent got a new version after it (its customer or currency may differ now)."""
+    if not since:
+        return "true"
+    touched = [f"c._loaded_at > {loaded_since(since)}"] + [
+        _new_keys(parent, since, f"c.{c.name}") for c, parent, _ in _parents(entity)
+    ]
+    return f"({' or '.join(touched)})"
+
+
 def references_check(entity: Entity) -> Check:
     rules = reference_rules(entity)
 
@@ -321,11 +364,16 @@ def references_check(entity: Entity) -> Check:
         aggregates = ", ".join(
             f'count(*) filter (where {predicate}) as "{name}"' for name, _, predicate in rules
         )
-        return probe.frame(f"select {aggregates} {_reference_from(entity)}")
+        scope = _reference_scope(entity, probe.since.get(entity.name))
+        return probe.frame(
+            f"select count(*) as records_checked, {aggregates} "
+            f"{_reference_from(entity)} where {scope}"
+        )
 
     def examples(probe: Probe, column: str) -> list[str]:
         predicate = next(p for name, _, p in rules if name == column)
-        return _example_ids(probe, entity, predicate, _reference_from(entity))
+        scope = _reference_scope(entity, probe.since.get(entity.name))
+        return _example_ids(probe, entity, f"{scope} and ({predicate})", _reference_from(entity))
 
     return Check(
         asset=("raw", entity.name),

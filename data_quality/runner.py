@@ -190,12 +190,14 @@ def run_checks(
     *,
     docs_dir: Path | None = None,
     run_name: str | None = None,
+    since: dict | None = None,
 ) -> list[CheckResult]:
-    """Evaluate `checks` on the warehouse behind `con`; build Data Docs into `docs_dir` if given."""
+    """Evaluate `checks` on the warehouse behind `con`; build Data Docs into `docs_dir` if given.
+    `since`: per raw entity, the load time after which records are judged (`Probe.since`)."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     config = config or QualityConfig()
-    probe = Probe(con, config)
+    probe = Probe(con, config, since)
     context, batch = _context(docs_dir)
     run_id = RunIdentifier(run_name=run_name)
     results = []
@@ -264,10 +266,39 @@ def check_and_record(
     *,
     docs_dir: Path | None = None,
     run_id: str | None = None,
+    definition: str | None = None,
 ) -> list[CheckResult]:
-    """Run `checks` and append their results to `quality.check_results` (one transaction)."""
-    from data_quality.results import write_results
+    """Run `checks` and append their results to `quality.check_results`.
 
-    results = run_checks(con, checks, config, docs_dir=docs_dir, run_name=run_id)
-    write_results(con, results, run_id)
+    With `definition` (the pipeline's, orchestration/build_state.py), the raw checks in
+    `SCOPED_CHECKS` judge only the records loaded since their entity last passed them under that
+    definition, and the entities that pass move their mark (data_quality/watermarks.py) in the
+    same transaction as the results.
+    """
+    from data_quality import watermarks
+    from data_quality.raw import SCOPED_CHECKS
+    from data_quality.results import write_results
+    from orchestration.failpoints import failpoint
+
+    entities = sorted({c.asset[1] for c in checks if c.asset[0] == "raw"}) if definition else []
+    since = {
+        name: mark
+        for name, mark in watermarks.passed_through(con, definition or "").items()
+        if name in entities
+    }
+    marks = watermarks.loaded_through(con, entities)
+    results = run_checks(con, checks, config, docs_dir=docs_dir, run_name=run_id, since=since)
+    con.execute("begin transaction")
+    try:
+        write_results(con, results, run_id)
+        failpoint("quality.results_written")
+        if entities:
+            moved = watermarks.advance(con, results, marks, definition, SCOPED_CHECKS)
+            log.info("Raw checks passed through the newest load: %s", ", ".join(moved) or "none")
+        failpoint("quality.before_commit")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    failpoint("quality.after_commit")
     return results

@@ -148,14 +148,46 @@ def current_inputs(settings: Settings) -> dict[str, str]:
     }
 
 
+def run_inputs(tags: dict[str, str], settings: Settings) -> dict[str, str]:
+    """The inputs a run started from (its INPUTS_TAG), or, for a run launched without them (the
+    UI), the current ones."""
+    tagged = tags.get(INPUTS_TAG)
+    return json.loads(tagged) if tagged else current_inputs(settings)
+
+
 def definition_digest(inputs: dict[str, str]) -> str:
     """What the models compute, apart from the data: the dbt project, the code, the settings and
-    the libraries (from `current_inputs`). The incremental models keep rows only while it is
-    unchanged (dbt var `build_definition`); after an upgrade or a changed setting they recompute
-    every row, where a stale row would otherwise survive until its invoice is touched."""
+    the libraries (from `current_inputs`)."""
     return _digest(
         {name: inputs.get(name) for name in ("dbt_project", "code", "settings", "libraries")}
     )
+
+
+def full_refresh_reason(settings: Settings, inputs: dict[str, str]) -> str | None:
+    """Why dbt must rebuild every incremental model from scratch, or None when it may build
+    incrementally.
+
+    The incremental models keep their rows only while the definition they were built with is
+    the current one: after an upgrade, a changed model or setting, a kept row would otherwise
+    survive until its invoice (or day) is touched, and a column a changed model adds would be
+    missing from it. Compared with the last successful build's record: a build that never
+    completed (failed, killed) leaves the older record, so the next build refreshes again.
+    """
+    try:
+        recorded = json.loads(record_path(settings).read_text())["inputs"]
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return "no successful build recorded"
+    if definition_digest(recorded) != definition_digest(inputs):
+        return "the models' definition changed since the last successful build"
+    return None
+
+
+def dbt_refresh_flags(settings: Settings, inputs: dict[str, str], log=None) -> list[str]:
+    """The flag the dbt step adds: `--full-refresh` when `full_refresh_reason` gives one."""
+    reason = full_refresh_reason(settings, inputs)
+    if reason and log:
+        log.info(f"Full refresh of the incremental models: {reason}.")
+    return ["--full-refresh"] if reason else []
 
 
 def _version(name: str) -> str | None:

@@ -129,6 +129,23 @@ def test_a_changed_dbt_project_builds(home, launched, capsys, monkeypatch):
     assert "Building: the dbt project changed since build" in capsys.readouterr().out
 
 
+def test_dbt_builds_incrementally_unless_the_definition_changed_since_the_recorded_build(home):
+    settings = load_settings({"ARREARS_HOME": str(home)})
+    recorded = json.loads(build_state.record_path(settings).read_text())["inputs"]
+    # New data (landing, sources, acknowledgements) is what incremental models are for.
+    new_data = {**recorded, "landing": "a new day", "sources": "x", "acknowledgements": "y"}
+    assert build_state.dbt_refresh_flags(settings, new_data) == []
+    # Anything that changes what the models compute rebuilds every row.
+    for part in ("dbt_project", "code", "settings", "libraries"):
+        changed = {**recorded, part: "changed"}
+        assert build_state.full_refresh_reason(settings, changed) == (
+            "the models' definition changed since the last successful build"
+        )
+        assert build_state.dbt_refresh_flags(settings, changed) == ["--full-refresh"]
+    build_state.forget(settings)  # a first build, or one after a run from the UI
+    assert build_state.dbt_refresh_flags(settings, recorded) == ["--full-refresh"]
+
+
 def test_a_write_after_the_recorded_build_builds(home, launched, capsys):
     """A failed or partial run (or dbt by hand) leaves the warehouse unlike the published copy."""
     settings = load_settings({"ARREARS_HOME": str(home)})

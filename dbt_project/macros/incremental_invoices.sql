@@ -11,10 +11,11 @@
     "{{ target.database }}"."intermediate"."_incremental_state"
 {%- endmacro %}
 
-{#- Settings whose change rewrites every invoice (the FX table is checked by its content);
-    `build_definition` stands for every other setting, the models' code and the libraries. -#}
+{#- Settings whose change rewrites every invoice (the FX table is checked by its content). Any
+    other change of the models' code, settings or libraries makes the pipeline's dbt step run
+    with --full-refresh (orchestration/build_state.py full_refresh_reason). -#}
 {% macro invoice_settings() -%}
-    'recovery_window_days={{ var("recovery_window_days") }};dunning_attribution_days={{ var("dunning_attribution_days") }};reporting_currency={{ var("reporting_currency") }};definition={{ var("build_definition") }}'
+    'recovery_window_days={{ var("recovery_window_days") }};dunning_attribution_days={{ var("dunning_attribution_days") }};reporting_currency={{ var("reporting_currency") }}'
 {%- endmacro %}
 
 {% macro fx_checksum() -%}
@@ -158,6 +159,7 @@
 
 {#- post_hook: what this build of the model has seen, for its next incremental run. -#}
 {% macro record_invoice_increment() -%}
+    {{ failpoint('dbt.' ~ this.identifier ~ '.before_state_record') }}
     insert or replace into {{ incremental_state() }}
     select
         '{{ this.identifier }}',

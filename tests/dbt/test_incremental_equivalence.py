@@ -32,7 +32,7 @@ from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from orchestration import ingest
+from orchestration import build_state, ingest
 from orchestration.config import DBT_PROJECT_DIR
 from orchestration.contract import ENTITIES, ENTITY_BY_NAME
 from tests.dbt.conftest import GOLDEN_LANDING, Warehouse
@@ -424,15 +424,24 @@ def test_incremental_builds_equal_a_full_rebuild_after_every_drop(builder, data,
 
 def test_a_changed_definition_recomputes_every_invoice(builder):
     """Rows an older release of the models (or other settings) computed are kept only while the
-    pipeline's `build_definition` is unchanged: a new one recomputes every invoice."""
+    definition recorded by the last successful build is the current one: the pipeline's dbt step
+    then adds `--full-refresh` (build_state.dbt_refresh_flags), which recomputes every invoice."""
     builder.reset()
+    settings = builder.warehouse.settings
     path = builder.warehouse.path
     snapshot = path.with_name("incremental.duckdb")
+    inputs = build_state.current_inputs(settings)
 
     def amount_due(invoice_id: str):
         with duckdb.connect(str(path), read_only=True) as con:
             query = "select amount_due from marts.fct_invoices where invoice_id = ?"
             return con.execute(query, [invoice_id]).fetchone()[0]
+
+    def record(definition_inputs: dict[str, str]) -> None:
+        build_state.write_record(
+            settings, run_id="r", inputs=definition_inputs, warehouse={},
+            published_version="v", data_as_of=None, freshness={},
+        )  # fmt: skip
 
     # A row as an older release would have left it: an amount today's code does not compute.
     with duckdb.connect(str(path)) as con:
@@ -443,11 +452,19 @@ def test_a_changed_definition_recomputes_every_invoice(builder):
         )
     stale = amount_due(invoice_id)
 
-    builder.dbt("run", *SELECT)  # nothing landed, same definition: nothing is recomputed
-    assert amount_due(invoice_id) == stale
+    try:
+        # Nothing landed, same definition as recorded: incremental, nothing is recomputed.
+        record(inputs)
+        assert build_state.dbt_refresh_flags(settings, inputs) == []
+        builder.dbt("run", *SELECT)
+        assert amount_due(invoice_id) == stale
 
-    builder.dbt("run", *SELECT, "--vars", '{"build_definition": "the next release"}')
-    assert amount_due(invoice_id) == stale - 1
-    shutil.copy(path, snapshot)
-    builder.dbt("run", "--full-refresh", *SELECT)
-    assert compare(snapshot, path) == []
+        # The last successful build ran an older release of the models.
+        record({**inputs, "dbt_project": "an older release"})
+        builder.dbt("run", *SELECT, *build_state.dbt_refresh_flags(settings, inputs))
+        assert amount_due(invoice_id) == stale - 1
+        shutil.copy(path, snapshot)
+        builder.dbt("run", "--full-refresh", *SELECT)
+        assert compare(snapshot, path) == []
+    finally:
+        build_state.forget(settings)

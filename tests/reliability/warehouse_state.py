@@ -7,7 +7,7 @@ import duckdb
 # Columns that record *when* a build ran, not *what* it computed.
 VOLATILE = (
     "_loaded_at", "loaded_at", "built_at", "checked_at", "run_id", "published_at",
-    "quarantined_at", "replayed_at",
+    "quarantined_at", "replayed_at", "loaded_through", "evaluated_at",
 )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from orchestration.build_lock import build_lock, holder
 from orchestration.config import Settings, load_settings
 from orchestration.contract import ENTITIES, Entity
 from orchestration.defs.connectors.assets import CONNECTOR_ASSET_KEYS
+from orchestration.failpoints import failpoint
 from orchestration.warehouse import open_warehouse
 
 WRITER_POOL = "duckdb_writer"  # every asset that writes the warehouse; limit 1 in dagster.yaml
@@ -107,6 +108,12 @@ def one_build_at_a_time(init_context: dg.InitExecutorContext) -> dg.Executor:
     return _OneBuildAtATime(dg.in_process_executor.executor_creation_fn(init_context))
 
 
+@dg.success_hook(name="step_boundary_failpoint")
+def step_boundary_failpoint(context: dg.HookContext) -> None:
+    """A named crash point after every step (`after_step.<step key>`), before the next starts."""
+    failpoint(f"after_step.{context.step_key}")
+
+
 build_warehouse_job = dg.define_asset_job(
     "build_warehouse",
     selection=dg.AssetSelection.all(),
@@ -114,6 +121,7 @@ build_warehouse_job = dg.define_asset_job(
     # One process for the whole run: writers are serialised anyway (one DuckDB file), and a
     # process per step would pay the Dagster, dbt and Great Expectations imports every step.
     executor_def=one_build_at_a_time,
+    hooks={step_boundary_failpoint},
 )
 
 

@@ -12,6 +12,7 @@ import dagster as dg
 from data_quality.core import Check, CheckResult, QualityConfig
 from data_quality.marts import mart_checks
 from data_quality.raw import raw_checks
+from orchestration import build_state
 from orchestration.config import Settings
 from orchestration.contract import ENTITIES, ENTITY_BY_NAME
 from orchestration.defs.ingestion.assets import WRITER_POOL
@@ -61,6 +62,9 @@ def evaluate(context: dg.AssetCheckExecutionContext, checks: list[Check], settin
             QualityConfig(),
             docs_dir=settings.data_docs_dir,
             run_id=context.run.run_id,
+            definition=build_state.definition_digest(
+                build_state.run_inputs(context.run.tags, settings)
+            ),
         )
     for result in results:
         yield dg.AssetCheckResult(

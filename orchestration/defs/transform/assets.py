@@ -1,7 +1,6 @@
 """Every dbt model and seed as a Dagster asset downstream of its raw ingestion asset; dbt data
 tests run in the same `dbt build` and show as asset checks."""
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -63,16 +62,12 @@ def dbt_build(
     # (tests/dbt/test_unit_tests.py), not in every production build.
     # dbt's profile reads the settings from its environment, which DbtCliResource copies from
     # this process's when it starts dbt: they are exported for that moment.
-    definition = build_state.definition_digest(build_state.current_inputs(settings))
+    refresh = build_state.dbt_refresh_flags(
+        settings, build_state.run_inputs(context.run.tags, settings), context.log
+    )
     with exported(settings):
         invocation = dbt.cli(
-            [
-                "build",
-                "--exclude-resource-type",
-                "unit_test",
-                "--vars",
-                json.dumps({"build_definition": definition}),
-            ],
+            ["build", "--exclude-resource-type", "unit_test", *refresh],
             context=context,
             target_path=arrears_dbt.target_path,
         )

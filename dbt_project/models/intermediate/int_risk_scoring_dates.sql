@@ -14,12 +14,11 @@ coverage as (
 month_ends as (
     select (month_start + interval 1 month - interval 1 day)::date as scoring_date
     from coverage
-    cross join
-        generate_series(
-            date_trunc('month', coverage.coverage_start_date),
-            date_trunc('month', coverage.coverage_end_date),
-            interval 1 month
-        ) as months (month_start)
+    cross join {{ series_table(
+        "date_trunc('month', coverage.coverage_start_date)",
+        "date_trunc('month', coverage.coverage_end_date)",
+        'interval 1 month',
+    ) }} as months (month_start)
 ),
 
 dates as (

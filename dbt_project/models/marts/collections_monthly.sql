@@ -24,11 +24,11 @@ months as (
         least(last_day(month_start), coverage.coverage_end_date) as month_end,
         {{ is_complete_month('month_start::date') }} as is_complete_month
     from {{ ref('int_data_coverage') }} as coverage
-    cross join unnest(generate_series(
-        date_trunc('month', coverage.coverage_start_date),
-        date_trunc('month', coverage.coverage_end_date),
-        interval 1 month
-    )) as spine (month_start)
+    cross join {{ series_table(
+        "date_trunc('month', coverage.coverage_start_date)",
+        "date_trunc('month', coverage.coverage_end_date)",
+        'interval 1 month',
+    ) }} as spine (month_start)
 ),
 
 snapshots as (
@@ -186,7 +186,7 @@ assembled as (
         months.month_end,
         months.coverage_start,
         months.is_complete_month,
-        date_diff('day', months.coverage_start, months.month_end) + 1 as days_in_period,
+        {{ date_diff('day', "months.coverage_start", "months.month_end") }} + 1 as days_in_period,
         coalesce(lag(balances.closing) over (order by months.month_start), 0) as opening,
         coalesce(flows.billed, 0) as billed,
         coalesce(flows.collected, 0) as collected,
@@ -196,7 +196,7 @@ assembled as (
         coalesce(balances.closing_current, 0) as closing_current,
         coalesce(balances.closing_at_closing_rate, 0) as closing_at_closing_rate,
         coalesce(billing_cohorts.cohort_written_off, 0) as cohort_written_off,
-        roll_rates.* exclude (month_start),
+        {{ star_except(['month_start'], 'roll_rates') }},
         -- No subscriptions loaded: the cross join has no rows, and 0 (not null) is the truth.
         coalesce(churn.active_at_month_start, 0) as active_at_month_start,
         coalesce(churn.involuntary_cancellations, 0) as involuntary_cancellations,

@@ -184,11 +184,12 @@ daily_deltas as (
 ),
 
 spine as (
-    select unnest(generate_series(
-        (select min(date_day) from daily_deltas),
-        (select as_of_date from as_of),
-        interval 1 day
-    ))::date as date_day
+    select {{ series(
+        '(select min(date_day) from daily_deltas)',
+        '(select as_of_date from as_of)',
+        'interval 1 day',
+        cast='date',
+    ) }} as date_day
 ),
 
 segment_days as (

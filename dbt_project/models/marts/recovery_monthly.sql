@@ -9,11 +9,11 @@ with months as (
         month_start::date as month_start,
         {{ is_complete_month('month_start::date') }} as is_complete_month
     from {{ ref('int_data_coverage') }} as coverage
-    cross join unnest(generate_series(
-        date_trunc('month', coverage.coverage_start_date),
-        date_trunc('month', coverage.coverage_end_date),
-        interval 1 month
-    )) as spine (month_start)
+    cross join {{ series_table(
+        "date_trunc('month', coverage.coverage_start_date)",
+        "date_trunc('month', coverage.coverage_end_date)",
+        'interval 1 month',
+    ) }} as spine (month_start)
 ),
 
 failed as (

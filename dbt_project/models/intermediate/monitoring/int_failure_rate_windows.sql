@@ -50,7 +50,7 @@ daily as (
 ),
 
 calendar as (
-    select unnest(generate_series(min(window_start), max(window_start), interval 1 day)) as day_start
+    select {{ series('min(window_start)', 'max(window_start)', 'interval 1 day') }} as day_start
     from daily
 ),
 
@@ -593,7 +593,7 @@ cusum_flagged as (
 
 cusum_elevated as (
     select
-        * exclude (is_root_elevated),
+        {{ star_except(['is_root_elevated']) }},
         is_root_elevated or is_cusum_member as is_root_elevated
     from cusum_flagged
 ),

@@ -22,10 +22,10 @@ as_of as (
 ),
 
 calendar as (
-    select unnest(generate_series(
-        (select min(day_start) from disputes), (select date_trunc('day', as_of_at) from as_of),
-        interval 1 day
-    )) as day_start
+    select {{ series(
+        '(select min(day_start) from disputes)', "(select date_trunc('day', as_of_at) from as_of)",
+        'interval 1 day',
+    ) }} as day_start
 ),
 
 daily as (
@@ -173,7 +173,7 @@ cusum_runs as (
 -- from there. Known on the alarm day, so the incident's start never moves on later runs.
 cusum_flagged as (
     select
-        * exclude (cusum_walk, cusum_run, cusum_alarm_day),
+        {{ star_except(['cusum_walk', 'cusum_run', 'cusum_alarm_day']) }},
         coalesce(day_start = cusum_alarm_day, false) as is_cusum_alarm,
         coalesce(cusum > 0 and day_start <= cusum_alarm_day, false) as is_cusum_member
     from (
@@ -225,7 +225,7 @@ stretches as (
 )
 
 select
-    * exclude (is_anomalous, stretch_disputes, stretch_expected_disputes, stretch_expected_upper),
+    {{ star_except(['is_anomalous', 'stretch_disputes', 'stretch_expected_disputes', 'stretch_expected_upper']) }},
     {{ poisson_tail_score('stretch_disputes', 'stretch_expected_upper') }} as stretch_score,
     is_anomalous or is_cusum_alarm or coalesce(
         is_elevated

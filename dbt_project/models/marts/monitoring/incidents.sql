@@ -80,8 +80,8 @@ grouped as (
         incident_id,
         any_value(detector) as detector,
         any_value(metric) as metric,
-        arg_max(segment_type, peak_order) as segment_type,
-        arg_max(segment_value, peak_order) as segment_value,
+        max_by(segment_type, peak_order) as segment_type,
+        max_by(segment_value, peak_order) as segment_value,
         any_value(window_grain) as window_grain,
         any_value(value_unit) as value_unit,
         min(window_start) as started_at,
@@ -93,12 +93,12 @@ grouped as (
         sum(expected_events) as sum_expected_events,
         sum(revenue_affected) as sum_revenue_affected,
         max(revenue_affected) as max_revenue_affected,
-        arg_max(window_start, peak_order) as peak_window_start,
-        arg_max(observed_value, peak_order) as peak_observed_value,
-        arg_max(expected_value, peak_order) as peak_expected_value,
-        arg_max(attempts, peak_order) as peak_attempts,
-        arg_max(events, peak_order) as peak_events,
-        arg_max(lift, peak_order) as peak_lift,
+        max_by(window_start, peak_order) as peak_window_start,
+        max_by(observed_value, peak_order) as peak_observed_value,
+        max_by(expected_value, peak_order) as peak_expected_value,
+        max_by(attempts, peak_order) as peak_attempts,
+        max_by(events, peak_order) as peak_events,
+        max_by(lift, peak_order) as peak_lift,
         max(score) as peak_score,
         any_value(reporting_currency) as reporting_currency
     from roots
@@ -146,7 +146,7 @@ with_bursts as (
     select
         sized.*,
         bursts.cards_validated,
-        date_diff('minute', bursts.started_at, bursts.ended_at) as burst_minutes
+        {{ date_diff('minute', "bursts.started_at", "bursts.ended_at") }} as burst_minutes
     from sized
     left join {{ ref('card_testing_bursts') }} as bursts
         on {{ is_card_testing_burst_of('sized', 'bursts', 'peak_window_start') }}

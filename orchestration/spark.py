@@ -1,0 +1,57 @@
+"""The Spark engine's side of a build (ARREARS_ENGINE=spark, docs/spark.md).
+
+Ingestion stays on DuckDB: landing files are validated, quarantined and recorded in the manifest
+there, in one transaction per file. Spark then reads the raw tables as Parquet, exported here,
+and dbt registers them as the `raw` source (macro `register_spark_raw`). The marts Spark builds
+are Parquet too, read back into the published DuckDB copy by `orchestration.publish`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from orchestration.config import Settings
+from orchestration.contract import ENTITIES
+from orchestration.warehouse import open_warehouse
+
+
+def raw_export_dir(settings: Settings) -> Path:
+    return settings.spark_dir / "raw"
+
+
+def table_warehouse_dir(settings: Settings) -> Path:
+    """Where the local session's tables live: `<schema>.db/<table>/*.parquet` (Hive layout)."""
+    return settings.spark_dir / "warehouse"
+
+
+def export_raw(settings: Settings) -> dict[str, int]:
+    """Write every raw entity table to `<spark_dir>/raw/<entity>/` as Parquet, replacing the last
+    export whole. Returns row counts. The export is a snapshot of committed loads: DuckDB's
+    transaction makes it consistent across entities."""
+    out = raw_export_dir(settings)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    counts: dict[str, int] = {}
+    with open_warehouse(settings, read_only=True) as con:
+        con.execute("begin transaction")
+        for entity in ENTITIES:
+            folder = out / entity.name
+            folder.mkdir()
+            con.execute(
+                f"copy raw.{entity.name} to '{folder / 'part-0.parquet'}' (format parquet)"
+            )
+            counts[entity.name] = con.execute(
+                f"select count(*) from raw.{entity.name}"
+            ).fetchone()[0]
+        con.execute("commit")
+    return counts
+
+
+def reset_tables(settings: Settings) -> None:
+    """Forget the tables of the last Spark build (files and metastore): every Spark build is a
+    full one, so no model finds a stale table of an older schema in its place."""
+    for folder in (table_warehouse_dir(settings), settings.spark_dir / "metastore"):
+        if folder.exists():
+            shutil.rmtree(folder)

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from orchestration.config import Settings
-from orchestration.contract import ENTITIES
+from orchestration.contract import ENTITIES, LINEAGE_COLUMNS, Entity
 from orchestration.warehouse import open_warehouse
 
 
@@ -23,6 +23,17 @@ def raw_export_dir(settings: Settings) -> Path:
 def table_warehouse_dir(settings: Settings) -> Path:
     """Where the local session's tables live: `<schema>.db/<table>/*.parquet` (Hive layout)."""
     return settings.spark_dir / "warehouse"
+
+
+def _export_select(entity: Entity) -> str:
+    """The raw table's columns, naive UTC timestamps written as instants: Parquet then marks them
+    adjusted to UTC, which Spark reads as its TIMESTAMP (a naive one would be TIMESTAMP_NTZ, a
+    type no contract or function of the project expects). The session is UTC: same values."""
+    cols = [
+        f"{c.name}::timestamptz as {c.name}" if c.type.upper() == "TIMESTAMP" else c.name
+        for c in (*entity.columns, *LINEAGE_COLUMNS)
+    ]
+    return f"select {', '.join(cols)} from raw.{entity.name}"
 
 
 def export_raw(settings: Settings) -> dict[str, int]:
@@ -40,7 +51,7 @@ def export_raw(settings: Settings) -> dict[str, int]:
             folder = out / entity.name
             folder.mkdir()
             con.execute(
-                f"copy raw.{entity.name} to '{folder / 'part-0.parquet'}' (format parquet)"
+                f"copy ({_export_select(entity)}) to '{folder / 'part-0.parquet'}' (format parquet)"
             )
             counts[entity.name] = con.execute(
                 f"select count(*) from raw.{entity.name}"

@@ -136,7 +136,7 @@ reminded as (
     where (messages.invoice_id = recovery.invoice_id or messages.invoice_id is null)
         and messages.sent_at <= recovery.recovered_at
         and messages.sent_at
-        >= recovery.recovered_at - to_days({{ var('dunning_attribution_days') }})
+        >= recovery.recovered_at - {{ days_interval(var('dunning_attribution_days')) }}
 )
 
 select

@@ -59,14 +59,14 @@ invoice_groups as (
         invoices.*
     from invoices
     left join customers on invoices.customer_id = customers.customer_id
-    union all by name
+    union all
     select
         'is_verified' as dimension,
         case when customers.is_verified then 'verified' else 'not_verified' end as group_value,
         invoices.*
     from invoices
     left join customers on invoices.customer_id = customers.customer_id
-    union all by name
+    union all
     select
         'used_3ds' as dimension,
         case

@@ -114,8 +114,8 @@ windows as (
         counts.*,
         counts.failures_d / counts.attempts_d as failure_rate,
         case counts.window_grain
-            when 'hour' then (isodow(counts.window_start) - 1) * 24 + hour(counts.window_start)
-            else isodow(counts.window_start) - 1
+            when 'hour' then ({{ iso_day_of_week('counts.window_start') }} - 1) * 24 + hour(counts.window_start)
+            else {{ iso_day_of_week('counts.window_start') }} - 1
         end as seasonal_slot,
         -- At least two weeks of history before the segment is judged.
         case when len(list_filter(levels.block_rates, lambda x: x is not null)) >= {{ min_level_blocks }}
@@ -195,7 +195,7 @@ day_of_month_history as (
         segment_type,
         segment_value,
         day_start,
-        median(day_ratio) over same_day_history as median_ratio
+        {{ window_median('day_ratio') }} over same_day_history as median_ratio
     from day_ratios
     window same_day_history as (
         partition by segment_type, segment_value, day_of_month order by day_start

@@ -46,7 +46,7 @@ daily as (
 screening as (
     select
         *,
-        greatest(median(disputes) over history, 1) as screening_lambda
+        greatest({{ window_median('disputes') }} over history, 1) as screening_lambda
     from daily
     window history as (order by day_start rows between {{ history_days }} preceding and 1 preceding)
 ),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
+
 from orchestration.config import Settings
 from orchestration.contract import ENTITIES, LINEAGE_COLUMNS, Entity
 from orchestration.warehouse import open_warehouse
@@ -53,9 +55,9 @@ def export_raw(settings: Settings) -> dict[str, int]:
             con.execute(
                 f"copy ({_export_select(entity)}) to '{folder / 'part-0.parquet'}' (format parquet)"
             )
-            counts[entity.name] = con.execute(
-                f"select count(*) from raw.{entity.name}"
-            ).fetchone()[0]
+            counts[entity.name] = con.execute(f"select count(*) from raw.{entity.name}").fetchone()[
+                0
+            ]
         con.execute("commit")
     return counts
 
@@ -66,3 +68,37 @@ def reset_tables(settings: Settings) -> None:
     for folder in (table_warehouse_dir(settings), settings.spark_dir / "metastore"):
         if folder.exists():
             shutil.rmtree(folder)
+
+
+def table_folders(settings: Settings, schema: str) -> dict[str, Path]:
+    """The Parquet folder of each table the last Spark build made in `schema`."""
+    folder = table_warehouse_dir(settings) / f"{schema}.db"
+    if not folder.exists():
+        return {}
+    return {p.name: p for p in sorted(folder.iterdir()) if any(p.glob("*.parquet"))}
+
+
+def parquet_select(con: duckdb.DuckDBPyConnection, folder: Path) -> str:
+    """A DuckDB query of one Spark table's Parquet files with the warehouse's types: Spark writes
+    its TIMESTAMP as a UTC instant, which DuckDB reads as TIMESTAMPTZ; the pipeline's timestamps
+    are naive UTC (the connection's TimeZone is UTC, so the cast keeps the wall time)."""
+    source = f"read_parquet('{folder}/*.parquet')"
+    columns = con.execute(f"describe select * from {source}").fetchall()
+    select = ", ".join(
+        f'"{name}"::timestamp as "{name}"' if kind == "TIMESTAMP WITH TIME ZONE" else f'"{name}"'
+        for name, kind, *_ in columns
+    )
+    return f"select {select} from {source}"
+
+
+def import_marts(settings: Settings) -> dict[str, int]:
+    """Copy the marts of the last Spark build into the pipeline's DuckDB warehouse (schema
+    `marts`), replacing DuckDB's, so the data checks, the delinquency score, alerting and the
+    publish step read them as they read a DuckDB build. Returns row counts."""
+    counts: dict[str, int] = {}
+    with open_warehouse(settings) as con:
+        con.execute("create schema if not exists marts")
+        for table, folder in table_folders(settings, "marts").items():
+            con.execute(f"create or replace table marts.{table} as {parquet_select(con, folder)}")
+            counts[table] = con.execute(f"select count(*) from marts.{table}").fetchone()[0]
+    return counts

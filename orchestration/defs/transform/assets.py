@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from orchestration import spark
 from orchestration.config import Settings, exported
 from orchestration.defs.ingestion.assets import WRITER_POOL
 from orchestration.defs.transform.project import arrears_dbt, dbt_resource, prepare_manifest
@@ -45,6 +46,11 @@ def arrears_dbt_assets(
     # (tests/dbt/test_unit_tests.py), not in every production build.
     # dbt's profile reads the settings from its environment, which DbtCliResource copies from
     # this process's when it starts dbt: they are exported for that moment.
+    # On Spark (docs/spark.md) the raw tables go over as Parquet first, and the marts come back
+    # into the DuckDB warehouse after, where the checks, the score, alerting and publish read them.
+    if settings.engine == "spark":
+        spark.export_raw(settings)
+        spark.reset_tables(settings)
     with exported(settings):
         invocation = dbt.cli(
             ["build", "--exclude-resource-type", "unit_test"],
@@ -52,6 +58,9 @@ def arrears_dbt_assets(
             target_path=arrears_dbt.target_path,
         )
     yield from invocation.stream()
+    if settings.engine == "spark":
+        counts = spark.import_marts(settings)
+        context.log.info(f"Copied {len(counts)} Spark marts into {settings.warehouse_path}")
 
 
 defs = dg.Definitions(

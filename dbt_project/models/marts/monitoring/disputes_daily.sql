@@ -123,8 +123,9 @@ final as (
         end::decimal(18, 2) as revenue_affected,
         is_screened_out,
         -- at least one dispute per window: a quiet month does not make each dispute free evidence
+        -- (a double: Spark would divide the decimal 1.0 to 6 places, DuckDB divides doubles)
         case when is_lagged_history_complete
-                then greatest(lagged_expected_disputes, 1.0 / {{ history_days }})
+                then greatest(lagged_expected_disputes, 1::double / {{ history_days }})
         end as cusum_baseline_disputes,
         coalesce(
             expected_disputes_upper is not null

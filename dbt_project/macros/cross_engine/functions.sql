@@ -45,3 +45,11 @@
 {% macro spark__nth_smallest(expr, n) -%}
     try_element_at(sort_array(collect_list({{ expr }})), {{ n }})
 {%- endmacro %}
+
+{#- `with x as {{ materialized_cte() }} (...)`: DuckDB computes the CTE once for its several
+    readers; Spark has no such hint (its optimiser decides). -#}
+{% macro materialized_cte() -%}
+    {{ return(adapter.dispatch('materialized_cte')()) }}
+{%- endmacro %}
+{% macro default__materialized_cte() -%} materialized {%- endmacro %}
+{% macro spark__materialized_cte() -%} {%- endmacro %}

@@ -98,13 +98,14 @@ levels as (
         segment_type,
         segment_value,
         day_start,
-        [
-            {%- for i in range(level_blocks) %}
-                case when lag(block_attempts, {{ 1 + 7 * i }}) over by_day >= {{ min_block_attempts }}
-                        then lag(block_rate, {{ 1 + 7 * i }}) over by_day
-                end{{ "," if not loop.last }}
-            {%- endfor %}
-        ] as block_rates
+        {%- set block_rates = [] %}
+        {%- for i in range(level_blocks) %}
+            {%- do block_rates.append(
+                "case when lag(block_attempts, " ~ (1 + 7 * i) ~ ") over by_day >= " ~ min_block_attempts
+                ~ " then lag(block_rate, " ~ (1 + 7 * i) ~ ") over by_day end"
+            ) %}
+        {%- endfor %}
+        {{ list_of(block_rates) }} as block_rates
     from week_blocks
     window by_day as (partition by segment_type, segment_value order by day_start)
 ),
@@ -118,8 +119,8 @@ windows as (
             else {{ iso_day_of_week('counts.window_start') }} - 1
         end as seasonal_slot,
         -- At least two weeks of history before the segment is judged.
-        case when len(list_filter(levels.block_rates, lambda x: x is not null)) >= {{ min_level_blocks }}
-                then list_median(levels.block_rates)
+        case when {{ list_count_non_null('levels.block_rates') }} >= {{ min_level_blocks }}
+                then {{ list_median('levels.block_rates') }}
         end as level_rate
     from counts
     left join levels
@@ -323,7 +324,7 @@ pair_windows as (
     from pairs
 ),
 
-cube_in_pair_windows as materialized (
+cube_in_pair_windows as {{ materialized_cte() }} (
     {%- for grain, window_of_hour in [
         ('hour', 'cube.hour_start'),
         ('day', "date_trunc('day', cube.hour_start)"),

@@ -69,3 +69,23 @@
     {%- endset -%}
     nullif(array_join(slice({{ "array_distinct(" ~ values ~ ")" if distinct else values }}, 1, {{ n }}), ', '), '')
 {%- endmacro %}
+
+{#- The list of `value` at the `n` greatest `ordering` values of a group, greatest first. -#}
+{% macro top_n_by(value, ordering, n) -%}
+    {{ return(adapter.dispatch('top_n_by')(value, ordering, n)) }}
+{%- endmacro %}
+{% macro default__top_n_by(value, ordering, n) -%} max_by({{ value }}, {{ ordering }}, {{ n }}) {%- endmacro %}
+{#- Spark's max_by(x, y, n) orders its result otherwise: sorted here, greatest ordering first. -#}
+{% macro spark__top_n_by(value, ordering, n) -%}
+    transform(slice(array_sort(
+        collect_list(named_struct('o', {{ ordering }}, 'v', {{ value }})),
+        (l, r) -> case when l.o > r.o then -1 when l.o < r.o then 1 else 0 end
+    ), 1, {{ n }}), x -> x.v)
+{%- endmacro %}
+
+{#- The `i`-th element of a list, 1-based, null past its end (Spark's [] is 0-based). -#}
+{% macro list_element(list, i) -%}
+    {{ return(adapter.dispatch('list_element')(list, i)) }}
+{%- endmacro %}
+{% macro default__list_element(list, i) -%} {{ list }}[{{ i }}] {%- endmacro %}
+{% macro spark__list_element(list, i) -%} try_element_at({{ list }}, {{ i }}) {%- endmacro %}

@@ -92,7 +92,7 @@ invoice_history as (
         count(*) filter (where invoices.is_open_past_due) as open_past_due_invoices,
         coalesce(max(invoices.days_late) filter (where invoices.is_open_past_due), 0) as days_past_due,
         count(*) filter (where invoices.written_off_at <= population.scoring_at) as invoices_written_off,
-        max_by(invoices.amount_due_reporting, invoices.issued_at, 2) as last_two_amounts
+        {{ top_n_by('invoices.amount_due_reporting', 'invoices.issued_at', 2) }} as last_two_amounts
     from population
     inner join lateral (
         select
@@ -260,8 +260,11 @@ select
     coalesce(customers.verification_status, 'unknown') as verification_status,
     coalesce(method_at_scoring.payment_method, 'unknown') as payment_method,
     {{ date_diff('day', "population.active_from_at", "population.scoring_at") }} as tenure_days,
-    invoice_history.last_two_amounts[1]::decimal(18, 2) as last_invoice_amount_reporting,
-    (invoice_history.last_two_amounts[1] - invoice_history.last_two_amounts[2])::decimal(18, 2)
+    {{ list_element('invoice_history.last_two_amounts', 1) }}::decimal(18, 2) as last_invoice_amount_reporting,
+    (
+        {{ list_element('invoice_history.last_two_amounts', 1) }}
+        - {{ list_element('invoice_history.last_two_amounts', 2) }}
+    )::decimal(18, 2)
         as invoice_amount_change_reporting,
     coalesce(invoice_history.invoices_due, 0) as invoices_due,
     coalesce(invoice_history.invoices_paid_late, 0) as invoices_paid_late,

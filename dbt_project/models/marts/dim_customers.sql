@@ -25,7 +25,9 @@ select
     end as email_masked,
     case
         when customers.email like '%_@_%'
-            then {{ sha256_hex("'" ~ var('pii_hash_salt') ~ "' || lower(split_part(trim(customers.email), '@', -1))") }}
+            then {{ sha256_hex(
+                "'" ~ var('pii_hash_salt') ~ "' || lower(split_part(trim(customers.email), '@', -1))"
+            ) }}
     end as email_domain_hash,
     customers.country,
     customers.verification_status,

@@ -98,7 +98,12 @@ invoice_history as (
         select
             invoices.*,
             greatest(
-                {{ date_diff('day', "invoices.due_date", "case when invoices.settled_at <= population.scoring_at then invoices.settled_at::date else population.scoring_date end") }},
+                {{ date_diff(
+                    'day',
+                    'invoices.due_date',
+                    'case when invoices.settled_at <= population.scoring_at then invoices.settled_at::date'
+                    ~ ' else population.scoring_date end',
+                ) }},
                 0
             ) as days_late,
             (
@@ -126,7 +131,9 @@ attempt_history as (
             where attempts.is_recent and attempts.decline_code = 'expired_card'
         ) as expired_card_declines_90d,
         count(*) filter (where not attempts.is_success) as failed_attempts_total,
-        {{ date_diff('day', "max(attempts.attempted_at) filter (where not attempts.is_success)", "population.scoring_at") }} as days_since_last_failure,
+        {{ date_diff(
+            'day', 'max(attempts.attempted_at) filter (where not attempts.is_success)', 'population.scoring_at'
+        ) }} as days_since_last_failure,
         avg(attempts.used_3ds::integer) filter (where attempts.is_recent) as share_3ds_90d
     from population
     inner join lateral (
@@ -260,7 +267,8 @@ select
     coalesce(customers.verification_status, 'unknown') as verification_status,
     coalesce(method_at_scoring.payment_method, 'unknown') as payment_method,
     {{ date_diff('day', "population.active_from_at", "population.scoring_at") }} as tenure_days,
-    {{ list_element('invoice_history.last_two_amounts', 1) }}::decimal(18, 2) as last_invoice_amount_reporting,
+    {{ list_element('invoice_history.last_two_amounts', 1) }}::decimal(18, 2)
+        as last_invoice_amount_reporting,
     (
         {{ list_element('invoice_history.last_two_amounts', 1) }}
         - {{ list_element('invoice_history.last_two_amounts', 2) }}
@@ -286,7 +294,9 @@ select
     coalesce(reminder_history.reminders_opened_90d, 0) as reminders_opened_90d,
     coalesce(reminder_history.reminders_sent_90d - reminder_history.reminders_opened_90d, 0)
         as reminders_ignored_90d,
-    {{ date_diff('day', "coalesce(method_history.last_method_update_at, customers.created_at)", "population.scoring_at") }} as payment_method_age_days,
+    {{ date_diff(
+        'day', 'coalesce(method_history.last_method_update_at, customers.created_at)', 'population.scoring_at'
+    ) }} as payment_method_age_days,
     coalesce(method_history.method_updates_90d, 0) as method_updates_90d,
     coalesce(method_history.expired_card_updates_90d, 0) as expired_card_updates_90d,
     coalesce(dispute_history.disputes_total, 0) as disputes_total,

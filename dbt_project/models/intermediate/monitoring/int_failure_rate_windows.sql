@@ -115,7 +115,8 @@ windows as (
         counts.*,
         counts.failures_d / counts.attempts_d as failure_rate,
         case counts.window_grain
-            when 'hour' then ({{ iso_day_of_week('counts.window_start') }} - 1) * 24 + hour(counts.window_start)
+            when 'hour'
+                then ({{ iso_day_of_week('counts.window_start') }} - 1) * 24 + hour(counts.window_start)
             else {{ iso_day_of_week('counts.window_start') }} - 1
         end as seasonal_slot,
         -- At least two weeks of history before the segment is judged.

@@ -226,7 +226,9 @@ stretches as (
 )
 
 select
-    {{ star_except(['is_anomalous', 'stretch_disputes', 'stretch_expected_disputes', 'stretch_expected_upper']) }},
+    {{ star_except(
+        ['is_anomalous', 'stretch_disputes', 'stretch_expected_disputes', 'stretch_expected_upper']
+    ) }},
     {{ poisson_tail_score('stretch_disputes', 'stretch_expected_upper') }} as stretch_score,
     is_anomalous or is_cusum_alarm or coalesce(
         is_elevated

@@ -3,7 +3,7 @@
     read as it is. A no-op on DuckDB, where ingestion writes `raw` itself. -#}
 {% macro register_spark_raw() -%}
     {%- if target.type == 'spark' and execute -%}
-        {%- set folder = env_var('ARREARS_SPARK_DIR') ~ '/raw' -%}
+        {%- set folder = var('spark_raw_dir') -%}
         {%- do run_query('create database if not exists raw') -%}
         {%- for node in graph.sources.values() if node.source_name == 'raw' -%}
             {%- do run_query('drop table if exists raw.' ~ node.name) -%}

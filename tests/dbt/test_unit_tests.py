@@ -14,7 +14,12 @@ def test_every_unit_test_passes(sample_settings):
     warehouse = Warehouse(sample_settings.warehouse_path.parent)
     warehouse.dbt("test", "--select", "test_type:unit")
     results = json.loads((warehouse.target / "run_results.json").read_text())["results"]
-    statuses = {r["unique_id"].split(".")[-1]: r["status"] for r in results}
+    # The project's on-run-start hook (register_spark_raw, a no-op on DuckDB) reports too.
+    statuses = {
+        r["unique_id"].split(".")[-1]: r["status"]
+        for r in results
+        if r["unique_id"].startswith("unit_test.")
+    }
     # Every unit test of the project's YAML, each passing: a renamed or lost test shows here.
     assert statuses == {name: "pass" for name in _declared_unit_tests()}
 

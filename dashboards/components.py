@@ -164,6 +164,12 @@ def monthly(fig: go.Figure, partial: list | None = None) -> go.Figure:
     return fig
 
 
+def latest_and_before(frame: pd.DataFrame) -> tuple[pd.Series, pd.Series | None]:
+    """The last row of a frame in period order and the row before it (None when there is only
+    one): what a KPI tile shows and what its change is measured against."""
+    return frame.iloc[-1], (frame.iloc[-2] if len(frame) > 1 else None)
+
+
 def money_axis(currency: str) -> dict:
     """An amount axis: the currency symbol and thousands separators, no decimals."""
     return {"tickprefix": symbol(currency), "tickformat": ",.0f"}
@@ -342,6 +348,28 @@ def guard(what: str) -> Iterator[None]:
         st.info(f"**{what}**: not available yet — {exc}", icon=":material/hourglass_empty:")
     except duckdb.Error as exc:
         st.error(f"**{what}** could not be loaded: {exc}", icon=":material/error:")
+
+
+@contextmanager
+def section(
+    title: str,
+    *,
+    what: str | None = None,
+    not_filtered: str | None = None,
+    caption: str | None = None,
+    help: str | None = None,
+) -> Iterator[None]:
+    """One section of a page: its subheader (`help` on hover), the "Company-wide" badge when
+    the sidebar's segment filters do not reach its mart (`not_filtered` says why), a `caption`
+    on what it covers, and its body under `guard(what)` (`what` defaults to the title), so a
+    missing mart is a note, not a crash."""
+    st.subheader(title, help=help)
+    if not_filtered:
+        company_wide(not_filtered)
+    if caption:
+        st.caption(caption)
+    with guard(what or title):
+        yield
 
 
 # Each billing feed as a reader names it.

@@ -341,34 +341,27 @@ _RECEIVABLE_SUMS = """
 
 def receivables_month_ends(f: Filters) -> pd.DataFrame:
     """Receivables at every month end in the date range (the current month: its as-of day)."""
-    where, params = f.where(RECEIVABLE_SEGMENTS)
-    return fetch(
-        f"""
-        select date_day, {_RECEIVABLE_SUMS}
-        from marts.receivables_daily
-        {where} {"and" if where else "where"} date_day in (
-            select month_end from marts.collections_monthly
-            where month_end between ? and ?)
-        group by date_day
-        order by date_day
-        """,
-        [*params, f.start, f.end],
-        needs=("marts.receivables_daily", "marts.collections_monthly"),
+    return filtered(
+        "receivables_daily",
+        f,
+        f"date_day, {_RECEIVABLE_SUMS}",
+        by=RECEIVABLE_SEGMENTS,
+        also="""date_day in (
+            select month_end from marts.collections_monthly where month_end between ? and ?)""",
+        params=[f.start, f.end],
+        rest="group by date_day order by date_day",
+        needs=("marts.collections_monthly",),
     )
 
 
 def receivables_daily(f: Filters) -> pd.DataFrame:
     """Receivables per day in the date range, summed over the selected segments."""
-    where, params = f.where({"date": "date_day", **RECEIVABLE_SEGMENTS})
-    return fetch(
-        f"""
-        select date_day, {_RECEIVABLE_SUMS}
-        from marts.receivables_daily {where}
-        group by date_day
-        order by date_day
-        """,
-        params,
-        needs=("marts.receivables_daily",),
+    return filtered(
+        "receivables_daily",
+        f,
+        f"date_day, {_RECEIVABLE_SUMS}",
+        by={"date": "date_day", **RECEIVABLE_SEGMENTS},
+        rest="group by date_day order by date_day",
     )
 
 
@@ -376,18 +369,14 @@ def receivables_by_segment(f: Filters, dimension: str) -> pd.DataFrame:
     """Receivables on the last day of the range, by one segment dimension."""
     if dimension not in RECEIVABLE_SEGMENTS:
         raise ValueError(dimension)
-    where, params = f.where(RECEIVABLE_SEGMENTS)
-    return fetch(
-        f"""
-        select {dimension} as segment, {_RECEIVABLE_SUMS}
-        from marts.receivables_daily
-        {where} {"and" if where else "where"}
-            date_day = (select max(date_day) from marts.receivables_daily where date_day <= ?)
-        group by segment
-        order by past_due desc, segment
-        """,
-        [*params, f.end],
-        needs=("marts.receivables_daily",),
+    return filtered(
+        "receivables_daily",
+        f,
+        f"{dimension} as segment, {_RECEIVABLE_SUMS}",
+        by=RECEIVABLE_SEGMENTS,
+        also="date_day = (select max(date_day) from marts.receivables_daily where date_day <= ?)",
+        params=[f.end],
+        rest="group by segment order by past_due desc, segment",
     )
 
 
@@ -407,21 +396,46 @@ MONTHLY_MARTS = {
 }
 
 
-def months_in_range(
-    mart: str, f: Filters, columns: str = "*", *, month: str, rest: str = ""
+def filtered(
+    mart: str,
+    f: Filters,
+    columns: str = "*",
+    *,
+    by: dict[str, str] | None = None,
+    also: str = "",
+    params: list | tuple = (),
+    rest: str = "",
+    needs: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """`columns` of the rows of `marts.<mart>` whose month (the column `month`) lies in the date
-    range, counting the month the range starts in; `rest` follows the where clause (`and …`,
-    `group by`, `order by`)."""
+    """`columns` of the rows of `marts.<mart>` that the sidebar's filters keep (`by`: filter →
+    the mart's column, see `Filters.where`) and that the condition `also` keeps (its `params`);
+    `rest` (`group by`, `order by`) follows. Every page query of one mart is this one shape;
+    `needs` names the other tables `also` reads."""
+    where, values = f.where(by or {})
+    if also:
+        where = f"{where} and {also}" if where else f"where {also}"
     return fetch(
-        f"""
-        select {columns} from marts.{mart}
-        where {month} between date_trunc('month', ?::date) and ?
-        {rest}
-        """,
-        [f.start, f.end],
-        needs=(f"marts.{mart}",),
+        f"select {columns} from marts.{mart} {where} {rest}",
+        [*values, *params],
+        needs=(f"marts.{mart}", *needs),
     )
+
+
+def months_in_range(
+    mart: str,
+    f: Filters,
+    columns: str = "*",
+    *,
+    month: str,
+    also: str = "",
+    rest: str = "",
+    by: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """`filtered` rows whose month (the column `month`) lies in the date range, counting the
+    month the range starts in, and that `also` keeps."""
+    in_range = f"{month} between date_trunc('month', ?::date) and ?"
+    condition = f"{in_range} and {also}" if also else in_range
+    return filtered(mart, f, columns, by=by, also=condition, params=[f.start, f.end], rest=rest)
 
 
 def partial_months(mart: str, f: Filters) -> list[date]:
@@ -432,7 +446,8 @@ def partial_months(mart: str, f: Filters) -> list[date]:
         f,
         f"distinct {column} as month",
         month=column,
-        rest="and not is_complete_month order by month",
+        also="not is_complete_month",
+        rest="order by month",
     )
     return [pd.Timestamp(m).date() for m in frame["month"]]
 
@@ -442,14 +457,12 @@ def partial_months(mart: str, f: Filters) -> list[date]:
 
 def collections_monthly(f: Filters) -> pd.DataFrame:
     """collections_monthly rows of the months that overlap the date range (company-wide)."""
-    return fetch(
-        """
-        select * from marts.collections_monthly
-        where month_end >= ? and month_start <= ?
-        order by month_start
-        """,
-        [f.start, f.end],
-        needs=("marts.collections_monthly",),
+    return filtered(
+        "collections_monthly",
+        f,
+        also="month_end >= ? and month_start <= ?",
+        params=[f.start, f.end],
+        rest="order by month_start",
     )
 
 
@@ -466,7 +479,8 @@ def recovery_cohorts(f: Filters) -> pd.DataFrame:
         cohort_recovery_rate, cohort_recovered_revenue_reporting,
         cohort_recovered_revenue_rate, cohort_median_days_to_recovery""",
         month="cohort_month",
-        rest="and days_since_entered = 0 order by cohort_month",
+        also="days_since_entered = 0",
+        rest="order by cohort_month",
     )
 
 
@@ -480,7 +494,8 @@ def late_payment_cohorts(f: Filters) -> pd.DataFrame:
         amount_entered_reporting, cohort_invoices_window_elapsed, cohort_invoices_recovered,
         cohort_recovery_rate, cohort_median_days_to_recovery""",
         month="cohort_month",
-        rest="and days_since_entered = 0 order by cohort_month",
+        also="days_since_entered = 0",
+        rest="order by cohort_month",
     )
 
 
@@ -509,39 +524,26 @@ def recovery_by_channel(f: Filters) -> pd.DataFrame:
 
 def recovery_monthly(f: Filters) -> pd.DataFrame:
     """Failed vs recovered money per calendar month in the date range (company-wide)."""
-    return fetch(
-        """
-        select * from marts.recovery_monthly
-        where month_start between date_trunc('month', ?::date) and ?
-        order by month_start
-        """,
-        [f.start, f.end],
-        needs=("marts.recovery_monthly",),
-    )
+    return months_in_range("recovery_monthly", f, month="month_start", rest="order by month_start")
 
 
 def first_attempt_failures(f: Filters) -> pd.DataFrame:
     """First-attempt failure rate per month in the date range, over the selected segments: the
     mart's numerators and denominators summed, the rates taken once (never averaged)."""
-    where, params = f.where(RECEIVABLE_SEGMENTS)
-    return fetch(
-        f"""
-        select month_start, bool_and(is_complete_month) as is_complete_month,
+    return months_in_range(
+        "first_attempt_failures_monthly",
+        f,
+        """month_start, bool_and(is_complete_month) as is_complete_month,
                sum(invoices_first_attempted) as invoices_first_attempted,
                sum(first_attempts_failed) as first_attempts_failed,
                sum(first_attempts_failed) / nullif(sum(invoices_first_attempted), 0)
                    as first_attempt_failure_rate,
                sum(amount_first_attempt_failed_reporting)
                    / nullif(sum(amount_first_attempted_reporting), 0)
-                   as first_attempt_amount_failure_rate
-        from marts.first_attempt_failures_monthly
-        {where} {"and" if where else "where"}
-            month_start between date_trunc('month', ?::date) and ?
-        group by month_start
-        order by month_start
-        """,
-        [*params, f.start, f.end],
-        needs=("marts.first_attempt_failures_monthly",),
+                   as first_attempt_amount_failure_rate""",
+        month="month_start",
+        by=RECEIVABLE_SEGMENTS,
+        rest="group by month_start order by month_start",
     )
 
 
@@ -561,17 +563,14 @@ def retry_heatmap() -> pd.DataFrame:
 
 def decline_classes_daily(f: Filters) -> pd.DataFrame:
     """Failures per decline class per day (failure_rates_daily's decline-class segments)."""
-    where, params = f.where({"date": "window_start"})
-    return fetch(
-        f"""
-        select window_start::date as day, segment_value as decline_class, attempts, failures,
-               failure_rate, amount_failed_reporting
-        from marts.failure_rates_daily
-        {where} {"and" if where else "where"} segment_type = 'decline_class'
-        order by day, decline_class
-        """,
-        params,
-        needs=("marts.failure_rates_daily",),
+    return filtered(
+        "failure_rates_daily",
+        f,
+        """window_start::date as day, segment_value as decline_class, attempts, failures,
+        failure_rate, amount_failed_reporting""",
+        by={"date": "window_start"},
+        also="segment_type = 'decline_class'",
+        rest="order by day, decline_class",
     )
 
 
@@ -594,14 +593,11 @@ def dunning_funnel(f: Filters) -> pd.DataFrame:
 def recoveries_in_progress(f: Filters) -> pd.DataFrame:
     """Invoices in recovery now (a snapshot at the as-of date: the date range does not apply),
     in the selected segments, the longest in recovery first."""
-    where, params = f.where(RECEIVABLE_SEGMENTS)
-    return fetch(
-        f"""
-        select * from marts.recoveries_in_progress {where}
-        order by days_in_recovery desc, amount_remaining_reporting desc, invoice_id
-        """,
-        params,
-        needs=("marts.recoveries_in_progress",),
+    return filtered(
+        "recoveries_in_progress",
+        f,
+        by=RECEIVABLE_SEGMENTS,
+        rest="order by days_in_recovery desc, amount_remaining_reporting desc, invoice_id",
     )
 
 
@@ -613,19 +609,15 @@ def card_update_cohorts(f: Filters) -> pd.DataFrame:
 
 
 def payment_plan_outcomes(f: Filters) -> pd.DataFrame:
-    where, params = f.where({"date": "agreed_at"})
-    return fetch(
-        f"""
-        select agreed_month, kind, outcome,
-               count(*) as plans,
-               sum(total_amount_reporting) as amount_agreed,
-               sum(amount_collected_reporting) as amount_collected
-        from marts.payment_plan_outcomes {where}
-        group by agreed_month, kind, outcome
-        order by agreed_month, kind, outcome
-        """,
-        params,
-        needs=("marts.payment_plan_outcomes",),
+    return filtered(
+        "payment_plan_outcomes",
+        f,
+        """agreed_month, kind, outcome,
+        count(*) as plans,
+        sum(total_amount_reporting) as amount_agreed,
+        sum(amount_collected_reporting) as amount_collected""",
+        by={"date": "agreed_at"},
+        rest="group by agreed_month, kind, outcome order by agreed_month, kind, outcome",
     )
 
 
@@ -765,24 +757,16 @@ def dispute_network_ratios(f: Filters) -> pd.DataFrame:
 
 
 def disputes_daily(f: Filters) -> pd.DataFrame:
-    where, params = f.where({"date": "day_start"})
-    return fetch(
-        f"select * from marts.disputes_daily {where} order by day_start",
-        params,
-        needs=("marts.disputes_daily",),
-    )
+    return filtered("disputes_daily", f, by={"date": "day_start"}, rest="order by day_start")
 
 
 def card_testing_bursts(f: Filters) -> pd.DataFrame:
-    where, params = f.where({"date": "started_at"})
-    return fetch(
-        f"""
-        select * from marts.card_testing_bursts
-        {where} {"and" if where else "where"} is_card_testing
-        order by started_at desc, distinct_cards desc
-        """,
-        params,
-        needs=("marts.card_testing_bursts",),
+    return filtered(
+        "card_testing_bursts",
+        f,
+        by={"date": "started_at"},
+        also="is_card_testing",
+        rest="order by started_at desc, distinct_cards desc",
     )
 
 

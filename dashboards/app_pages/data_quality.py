@@ -12,8 +12,7 @@ ui.page_header(
     "over time, and how fresh each source is.",
 )
 
-st.subheader("Latest results")
-with ui.guard("Check results"):
+with ui.section("Latest results", what="Check results"):
     latest = q.latest_check_results()
     failed = latest[~latest["passed"]]
     errors = int((failed["severity"] == "ERROR").sum())
@@ -42,8 +41,7 @@ with ui.guard("Check results"):
         currency=q.reporting_currency(),
     )
 
-st.subheader("History")
-with ui.guard("Check history"):
+with ui.section("History", what="Check history"):
     history = q.check_history()
     if history.empty:
         ui.empty_note("Check runs")
@@ -70,8 +68,7 @@ with ui.guard("Check history"):
             "(they finish seconds apart as each asset is checked)."
         )
 
-st.subheader("Freshness per source")
-with ui.guard("Source loads"):
+with ui.section("Freshness per source", what="Source loads"):
     loads = q.source_loads()
     try:
         fresh = q.freshness_checks()

@@ -20,8 +20,7 @@ BUCKETS = (
     ("past_due_91_plus", "91+ days"),
 )
 
-with ui.guard("Receivables by age"):
-    st.subheader("Receivables by ageing bucket")
+with ui.section("Receivables by ageing bucket", what="Receivables by age"):
     daily = q.receivables_daily(f)
     if daily.empty:
         ui.empty_note("Receivables", "invoices", purpose="the ageing of receivables")
@@ -39,12 +38,11 @@ with ui.guard("Receivables by age"):
         )
         st.caption("Honours every sidebar filter. Amounts at each day's end.")
 
-st.subheader("Monthly collection metrics")
-ui.company_wide(
-    "collections_monthly has no segments: only the date range applies, not the plan, country, "
-    "payment-method or currency filters."
-)
-with ui.guard("Monthly collection metrics"):
+with ui.section(
+    "Monthly collection metrics",
+    not_filtered="collections_monthly has no segments: only the date range applies, not the "
+    "plan, country, payment-method or currency filters.",
+):
     months = q.collections_monthly(f)
     partial = q.partial_months("collections_monthly", f)
     complete = months[months["is_complete_month"]]
@@ -151,8 +149,7 @@ with ui.guard("Monthly collection metrics"):
         "judged; the latest sign-up months are therefore missing or thin."
     )
 
-st.subheader("Breakdown by segment")
-with ui.guard("Breakdown by segment"):
+with ui.section("Breakdown by segment"):
     labels = {
         "plan": "Plan",
         "country": "Country",
@@ -202,9 +199,11 @@ with ui.guard("Breakdown by segment"):
             "honours every sidebar filter."
         )
 
-st.subheader("Prevention (descriptive, not causal)")
-ui.company_wide("prevention_effects covers all time and every segment: no sidebar filter applies.")
-with ui.guard("Prevention effects"):
+with ui.section(
+    "Prevention (descriptive, not causal)",
+    what="Prevention effects",
+    not_filtered="prevention_effects covers all time and every segment: no sidebar filter applies.",
+):
     effects = q.prevention_effects()
     names = {"is_verified": "Verified at sign-up", "used_3ds": "3-D Secure"}
     cols = st.columns(len(names))
@@ -235,9 +234,11 @@ with ui.guard("Prevention effects"):
         "as descriptions, not as the measure's effect."
     )
 
-st.subheader("At risk: who may fall behind in the next 60 days")
-ui.company_wide("The delinquency score covers every subscription active at the as-of date.")
-with ui.guard("At risk"):
+with ui.section(
+    "At risk: who may fall behind in the next 60 days",
+    what="At risk",
+    not_filtered="The delinquency score covers every subscription active at the as-of date.",
+):
     model = q.subscription_risk_model()
     at_risk = q.subscription_risk()
     if model.empty or model["status"].iloc[0] != "scored":

@@ -78,9 +78,7 @@ def failure_chart(rates: pd.DataFrame, title: str, height: int = 320) -> go.Figu
     return ui.style(fig, x="Window start (UTC)", y="Failure rate (%)", height=height)
 
 
-st.subheader("Incidents")
-ui.company_wide(NOT_SEGMENTED)
-with ui.guard("Incidents"):
+with ui.section("Incidents", not_filtered=NOT_SEGMENTED):
     incidents = q.incidents(f)
     if not incidents.attrs.get("has_alerts"):
         st.caption(
@@ -175,8 +173,7 @@ with ui.guard("Incidents"):
             with st.expander("Alert history"):
                 ui.table(q.alert_events(chosen["incident_id"]), currency=currency)
 
-st.subheader("Failure rate against its expected band")
-with ui.guard("Failure rates"):
+with ui.section("Failure rate against its expected band", what="Failure rates"):
     watched = q.failure_segments()
     keys = [
         f"{t} = {v}" for t, v in zip(watched["segment_type"], watched["segment_value"], strict=True)
@@ -238,9 +235,11 @@ with ui.guard("Failure rates"):
     if status["evaluation_status"] != "evaluated":
         st.caption(status["evaluation_note"])
 
-st.subheader("Disputes against the card networks' thresholds")
-ui.company_wide(NOT_SEGMENTED)
-with ui.guard("Network dispute ratios"):
+with ui.section(
+    "Disputes against the card networks' thresholds",
+    what="Network dispute ratios",
+    not_filtered=NOT_SEGMENTED,
+):
     ratios = q.dispute_network_ratios(f)
     if ratios.empty:
         ui.empty_note("Dispute ratios", "disputes", "payment_attempts", purpose="dispute ratios")
@@ -374,9 +373,7 @@ with ui.guard("Daily disputes"):
             height=300,
         )
 
-st.subheader("Card testing")
-ui.company_wide(NOT_SEGMENTED)
-with ui.guard("Card testing"):
+with ui.section("Card testing", not_filtered=NOT_SEGMENTED):
     bursts = q.card_testing_bursts(f)
     if ui.missing_feeds("card-testing detection", "payment_attempts"):
         pass

@@ -42,16 +42,16 @@ def _day(value) -> str:
     return f"{pd.Timestamp(value):%d %b %Y}"
 
 
-st.subheader("Receivables", help="These KPIs honour every filter in the sidebar.")
-receivables_period = st.empty()
-receivables_tiles = st.columns(4)
-with ui.guard("Receivable KPIs"):
+with ui.section(
+    "Receivables", what="Receivable KPIs", help="These KPIs honour every filter in the sidebar."
+):
+    receivables_period = st.empty()
+    receivables_tiles = st.columns(4)
     month_ends = q.receivables_month_ends(f)
     if month_ends.empty:
         ui.empty_note("Receivables", "invoices", purpose="receivables and delinquency")
     else:
-        now = month_ends.iloc[-1]
-        before = month_ends.iloc[-2] if len(month_ends) > 1 else None
+        now, before = ui.latest_and_before(month_ends)
         versus = f"vs {_day(before['date_day'])}" if before is not None else None
         receivables_period.caption(
             f"Balances at the end of {_day(now['date_day'])} (the last month end in the date "
@@ -100,15 +100,15 @@ with receivables_tiles[3], ui.guard("Open alerts"):
     )
     ui.company_wide("Open alerts count every segment: the sidebar's filters do not apply.")
 
-st.subheader("Recovery and churn")
-ui.company_wide(
-    "The cohort and monthly marts behind these KPIs have no segments: only the date range "
-    "applies, not the plan, country, payment-method or currency filters."
-)
-recovery_period = st.empty()  # the periods of the four tiles, filled in once they are known
-periods: list[str] = []
-recovery_tiles = st.columns(4)
-with ui.guard("Recovery KPIs"):
+with ui.section(
+    "Recovery and churn",
+    what="Recovery KPIs",
+    not_filtered="The cohort and monthly marts behind these KPIs have no segments: only the date "
+    "range applies, not the plan, country, payment-method or currency filters.",
+):
+    recovery_period = st.empty()  # the periods of the four tiles, filled in once they are known
+    periods: list[str] = []
+    recovery_tiles = st.columns(4)
     recovery_days = q.window_days("recovery_window_days")
     cohorts = q.recovery_cohorts(f)
     elapsed = cohorts[cohorts["is_window_elapsed"]]
@@ -120,8 +120,7 @@ with ui.guard("Recovery KPIs"):
                     f"{recovery_days}-day window yet."
                 )
     else:
-        latest = elapsed.iloc[-1]
-        earlier = elapsed.iloc[-2] if len(elapsed) > 1 else None
+        latest, earlier = ui.latest_and_before(elapsed)
         versus = f"vs {_month(earlier['cohort_month'])} cohort" if earlier is not None else None
         periods.append(
             f"Recovery: the {_month(latest['cohort_month'])} cohort (the latest whose recovery "
@@ -163,8 +162,7 @@ with ui.guard("Involuntary churn"):
     with recovery_tiles[2]:
         no_subscriptions = ui.missing_feeds("involuntary churn", "subscriptions")
     if not complete.empty and not no_subscriptions:
-        latest = complete.iloc[-1]
-        earlier = complete.iloc[-2] if len(complete) > 1 else None
+        latest, earlier = ui.latest_and_before(complete)
         periods.append(
             f"churn: {_month(latest['month_start'])}, the latest complete month, by subscriptions; "
             f"write-off: of the invoices billed in {_month(latest['month_start'])}, by amount"

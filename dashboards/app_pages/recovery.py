@@ -19,8 +19,7 @@ COMPANY_WIDE += "sidebar's segment filters do not apply here (the date range doe
 FUNNEL_STAGES = ["Sent", "Opened", "Clicked"]
 HIGHLIGHTED_COHORTS = 4  # recovery curves drawn in colour; the earlier ones are grey
 
-st.subheader("Recoveries in progress")
-with ui.guard("Recoveries in progress"):
+with ui.section("Recoveries in progress"):
     in_progress = q.recoveries_in_progress(f)
     if in_progress.empty:
         ui.empty_note("Recoveries in progress", "invoices", purpose="recoveries in progress")
@@ -53,9 +52,9 @@ with ui.guard("Recoveries in progress"):
         )
         ui.download_csv(in_progress, "Download the list (CSV)", "recoveries_in_progress.csv")
 
-st.subheader("Failed vs recovered, by month")
-ui.company_wide(COMPANY_WIDE)
-with ui.guard("Failed vs recovered"):
+with ui.section(
+    "Failed vs recovered, by month", what="Failed vs recovered", not_filtered=COMPANY_WIDE
+):
     by_month = q.recovery_monthly(f)
     churn = q.collections_monthly(f)
     if by_month.empty:
@@ -64,8 +63,7 @@ with ui.guard("Failed vs recovered"):
         complete = by_month[by_month["is_complete_month"]]
         tiles = st.columns(3)
         if not complete.empty:
-            latest = complete.iloc[-1]
-            earlier = complete.iloc[-2] if len(complete) > 1 else None
+            latest, earlier = ui.latest_and_before(complete)
             month = f"{pd.Timestamp(latest['month_start']):%b %Y}"
             versus = None if earlier is None else f"vs {pd.Timestamp(earlier['month_start']):%b %Y}"
             for tile, (column, count, name, bad_when_up) in zip(
@@ -109,36 +107,47 @@ with ui.guard("Failed vs recovered"):
                     "÷ MRR of those active at the month start "
                     f"({ui.money_exact(latest_churn['mrr_at_month_start_reporting'], currency)}).",
                 )
-        fig = go.Figure()
-        for column, count, name, colour in (
-            ("amount_failed_reporting", "invoices_failed", "Failed in the month", ui.VERMILLION),
-            (
-                "amount_recovered_reporting",
-                "invoices_recovered",
-                "Recovered in the month",
-                ui.GREEN,
-            ),
-        ):
-            fig.add_bar(
-                x=by_month["month_start"],
-                y=by_month[column],
-                name=name,
-                marker_color=colour,
-                customdata=by_month[count],
-                hovertemplate="%{y:,.0f} (%{customdata:,} invoices)",
-            )
-        fig.update_layout(barmode="group")
-        fig.update_yaxes(tickprefix=ui.symbol(currency), tickformat=",.0f")
-        ui.monthly(fig, q.partial_months("recovery_monthly", f))
-        st.plotly_chart(ui.style(fig, x="Month", y=f"Amount due ({currency})", height=320))
+        ui.chart(
+            by_month,
+            "month_start",
+            [
+                ui.Series(
+                    column,
+                    name,
+                    colour,
+                    "bar",
+                    hover="%{y:,.0f} (%{customdata:,} invoices)",
+                    options={"customdata": by_month[count]},
+                )
+                for column, count, name, colour in (
+                    (
+                        "amount_failed_reporting",
+                        "invoices_failed",
+                        "Failed in the month",
+                        ui.VERMILLION,
+                    ),
+                    (
+                        "amount_recovered_reporting",
+                        "invoices_recovered",
+                        "Recovered in the month",
+                        ui.GREEN,
+                    ),
+                )
+            ],
+            x_title="Month",
+            y_title=f"Amount due ({currency})",
+            y_axis=ui.money_axis(currency),
+            layout={"barmode": "group"},
+            height=320,
+            partial=q.partial_months("recovery_monthly", f),
+        )
         st.caption(
             "Money whose first payment attempt failed in each month beside the money recovered "
             "in it (failed in that month or earlier). Recovery by cohort, below, follows each "
             "month's failures to their outcome instead."
         )
 
-st.subheader("First-attempt failure rate")
-with ui.guard("First-attempt failure rate"):
+with ui.section("First-attempt failure rate"):
     first = q.first_attempt_failures(f)
     if first.empty:
         ui.empty_note(
@@ -151,8 +160,7 @@ with ui.guard("First-attempt failure rate"):
         whole = first[first["is_complete_month"]]
         left, right = st.columns([1, 3], gap="large")
         if not whole.empty:
-            latest = whole.iloc[-1]
-            earlier = whole.iloc[-2] if len(whole) > 1 else None
+            latest, earlier = ui.latest_and_before(whole)
             month = f"{pd.Timestamp(latest['month_start']):%b %Y}"
             with left:
                 ui.kpi(
@@ -175,33 +183,25 @@ with ui.guard("First-attempt failure rate"):
                     f"{ui.pct(latest['first_attempt_amount_failure_rate'])}).",
                 )
         with right:
-            fig = go.Figure()
-            for column, name, colour in (
-                ("first_attempt_failure_rate", "By invoices", ui.BLUE),
-                ("first_attempt_amount_failure_rate", "By amount due", ui.ORANGE),
-            ):
-                fig.add_scatter(
-                    x=first["month_start"],
-                    y=first[column],
-                    name=name,
-                    mode="lines+markers",
-                    line={"color": colour},
-                )
-            fig.update_yaxes(tickformat=".1%", rangemode="tozero")
-            ui.monthly(fig, first.loc[~first["is_complete_month"], "month_start"].tolist())
-            st.plotly_chart(
-                ui.style(
-                    fig, x="Month of the first attempt", y="First attempt failed (%)", height=280
-                )
+            ui.chart(
+                first,
+                "month_start",
+                [
+                    ui.Series("first_attempt_failure_rate", "By invoices", ui.BLUE),
+                    ui.Series("first_attempt_amount_failure_rate", "By amount due", ui.ORANGE),
+                ],
+                x_title="Month of the first attempt",
+                y_title="First attempt failed (%)",
+                y_axis={"tickformat": ".1%", "rangemode": "tozero"},
+                height=280,
+                partial=first.loc[~first["is_complete_month"], "month_start"].tolist(),
             )
         st.caption(
             "Recurring invoices whose first payment attempt failed ÷ those first attempted in the "
             "month; honours every sidebar filter (the customer's current payment method)."
         )
 
-st.subheader("Recovery curves by cohort")
-ui.company_wide(COMPANY_WIDE)
-with ui.guard("Recovery curves"):
+with ui.section("Recovery curves by cohort", what="Recovery curves", not_filtered=COMPANY_WIDE):
     recovery_days = q.window_days("recovery_window_days")
     curves = q.recovery_curves(f)
     cohorts = q.recovery_cohorts(f)
@@ -316,9 +316,7 @@ with ui.guard("Late payments"):
         )
         ui.partial_months_note("late_payment_cohorts", f)
 
-st.subheader("Recovery by channel")
-ui.company_wide(COMPANY_WIDE)
-with ui.guard("Recovery by channel"):
+with ui.section("Recovery by channel", not_filtered=COMPANY_WIDE):
     recovery_days = q.window_days("recovery_window_days")
     channels = q.recovery_by_channel(f)
     if channels.empty:
@@ -373,9 +371,7 @@ with ui.guard("Recovery by channel"):
             )
             st.caption("All recoveries of the cohorts in the date range, before any write-off.")
 
-st.subheader("Card-update rate")
-ui.company_wide(COMPANY_WIDE)
-with ui.guard("Card-update rate"):
+with ui.section("Card-update rate", not_filtered=COMPANY_WIDE):
     updates = q.card_update_cohorts(f)
     if updates.empty:
         ui.empty_note("Card updates", "invoices", purpose="the card-update rate")
@@ -414,10 +410,12 @@ with ui.guard("Card-update rate"):
             "(docs/metrics.md). Young cohorts can still grow."
         )
 
-st.subheader("Retries")
-ui.company_wide(COMPANY_WIDE)
-st.caption("All time (retry_performance has no date). Attempts on invoices; card checks excluded.")
-with ui.guard("Retry success heatmap"):
+with ui.section(
+    "Retries",
+    what="Retry success heatmap",
+    not_filtered=COMPANY_WIDE,
+    caption="All time (retry_performance has no date). Attempts on invoices; card checks excluded.",
+):
     heat = q.retry_heatmap()
     if heat.empty:
         ui.empty_note("Retries", "payment_attempts", "invoices", purpose="retry analysis")
@@ -495,9 +493,7 @@ with ui.guard("Retry performance"):
             icon=":material/report:",
         )
 
-st.subheader("Decline codes")
-ui.company_wide(COMPANY_WIDE)
-with ui.guard("Decline classes over time"):
+with ui.section("Decline codes", what="Decline classes over time", not_filtered=COMPANY_WIDE):
     classes = q.decline_classes_daily(f)
     if not classes.empty:
         weekly = (
@@ -538,9 +534,7 @@ with ui.guard("Retry success after each decline code"):
         height=320,
     )
 
-st.subheader("Dunning funnel")
-ui.company_wide(COMPANY_WIDE)
-with ui.guard("Dunning funnel"):
+with ui.section("Dunning funnel", not_filtered=COMPANY_WIDE):
     attribution_days = q.window_days("dunning_attribution_days")
     funnel = q.dunning_funnel(f)
     if funnel.empty:
@@ -640,84 +634,78 @@ with ui.guard("Dunning funnel"):
         ui.partial_months_note("dunning_funnel", f)
 
 left, right = st.columns(2, gap="large")
-with left:
-    st.subheader("Payment plans")
-    ui.company_wide(COMPANY_WIDE)
-    with ui.guard("Payment plans"):
-        plans = q.payment_plan_outcomes(f)
-        if plans.empty:
-            ui.empty_note("Payment plans", "payment_plans", purpose="payment-plan outcomes")
-        else:
-            totals = plans.groupby("outcome")["plans"].sum()
-            tiles = st.columns(4)
-            for tile, outcome in zip(
-                tiles, ("completed", "active", "broken", "cancelled"), strict=True
-            ):
-                tile.metric(outcome.capitalize(), f"{int(totals.get(outcome, 0)):,}")
-            st.caption(
-                f"{int(plans['plans'].sum()):,} plans accepted in the date range; "
-                f"{ui.money(plans['amount_collected'].sum(), currency, compact=False)} collected "
-                f"through them of {ui.money(plans['amount_agreed'].sum(), currency, compact=False)} "
-                "agreed."
-            )
-            by_month = plans.groupby(["agreed_month", "outcome"], as_index=False)["plans"].sum()
-            outcome_colours = {
-                "completed": ui.GREEN,
-                "active": ui.SKY,
-                "broken": ui.VERMILLION,
-                "cancelled": ui.GREY,
-            }
-            ui.chart(
-                by_month,
-                "agreed_month",
-                ui.series_by(by_month, "outcome", "plans", outcome_colours, kind="bar"),
-                x_title="Month agreed",
-                y_title="Plans",
-                stacked=True,
-                height=300,
-                legend="Outcome",
-                partial=q.partial_months("payment_plan_outcomes", f),
-            )
-            ui.partial_months_note("payment_plan_outcomes", f)
-with right:
-    st.subheader("Write-offs")
-    ui.company_wide(COMPANY_WIDE)
-    with ui.guard("Write-offs"):
-        months = q.collections_monthly(f)
-        ui.chart(
-            months,
-            "month_start",
-            [
-                ui.Series(
-                    "written_off_reporting",
-                    f"Written off in the month ({currency})",
-                    ui.VERMILLION,
-                    "bar",
-                ),
-                ui.Series(
-                    "write_off_rate",
-                    "Write-off rate of the billing month",
-                    ui.BLACK,
-                    options={"yaxis": "y2"},
-                ),
-            ],
-            x_title="Month",
-            y_title=f"Written off ({currency})",
-            y_axis=ui.money_axis(currency),
-            layout={
-                "yaxis2": {
-                    "title": "Write-off rate (%)",
-                    "overlaying": "y",
-                    "side": "right",
-                    "tickformat": ".2%",
-                    "rangemode": "tozero",
-                }
-            },
-            height=380,
-            partial=q.partial_months("collections_monthly", f),
-        )
-        ui.partial_months_note("collections_monthly", f)
+with left, ui.section("Payment plans", not_filtered=COMPANY_WIDE):
+    plans = q.payment_plan_outcomes(f)
+    if plans.empty:
+        ui.empty_note("Payment plans", "payment_plans", purpose="payment-plan outcomes")
+    else:
+        totals = plans.groupby("outcome")["plans"].sum()
+        tiles = st.columns(4)
+        for tile, outcome in zip(
+            tiles, ("completed", "active", "broken", "cancelled"), strict=True
+        ):
+            tile.metric(outcome.capitalize(), f"{int(totals.get(outcome, 0)):,}")
         st.caption(
-            "Write-off rate: amount eventually written off of the invoices billed in the month ÷ "
-            "amount billed (grows as a billing month ages)."
+            f"{int(plans['plans'].sum()):,} plans accepted in the date range; "
+            f"{ui.money(plans['amount_collected'].sum(), currency, compact=False)} collected "
+            f"through them of {ui.money(plans['amount_agreed'].sum(), currency, compact=False)} "
+            "agreed."
         )
+        by_month = plans.groupby(["agreed_month", "outcome"], as_index=False)["plans"].sum()
+        outcome_colours = {
+            "completed": ui.GREEN,
+            "active": ui.SKY,
+            "broken": ui.VERMILLION,
+            "cancelled": ui.GREY,
+        }
+        ui.chart(
+            by_month,
+            "agreed_month",
+            ui.series_by(by_month, "outcome", "plans", outcome_colours, kind="bar"),
+            x_title="Month agreed",
+            y_title="Plans",
+            stacked=True,
+            height=300,
+            legend="Outcome",
+            partial=q.partial_months("payment_plan_outcomes", f),
+        )
+        ui.partial_months_note("payment_plan_outcomes", f)
+with right, ui.section("Write-offs", not_filtered=COMPANY_WIDE):
+    months = q.collections_monthly(f)
+    ui.chart(
+        months,
+        "month_start",
+        [
+            ui.Series(
+                "written_off_reporting",
+                f"Written off in the month ({currency})",
+                ui.VERMILLION,
+                "bar",
+            ),
+            ui.Series(
+                "write_off_rate",
+                "Write-off rate of the billing month",
+                ui.BLACK,
+                options={"yaxis": "y2"},
+            ),
+        ],
+        x_title="Month",
+        y_title=f"Written off ({currency})",
+        y_axis=ui.money_axis(currency),
+        layout={
+            "yaxis2": {
+                "title": "Write-off rate (%)",
+                "overlaying": "y",
+                "side": "right",
+                "tickformat": ".2%",
+                "rangemode": "tozero",
+            }
+        },
+        height=380,
+        partial=q.partial_months("collections_monthly", f),
+    )
+    ui.partial_months_note("collections_monthly", f)
+    st.caption(
+        "Write-off rate: amount eventually written off of the invoices billed in the month ÷ "
+        "amount billed (grows as a billing month ages)."
+    )

@@ -97,6 +97,13 @@ ALERT_COLUMNS = (
     "incident_ended_at", "revenue_affected", "opened_at", "updated_at", "resolved_at",
     "acknowledged_at", "acknowledged_by", "incident",
 )  # fmt: skip
+# The Alert fields stored as they are, each in the column of its name; the other columns are the
+# incident's (type, start, end, revenue), the list of incident ids and the incident as JSON.
+_STORED_AS_IS = (
+    "alert_id", "detector", "segment_type", "segment_value", "incident_id", "status", "severity",
+    "notify", "cycle", "opened_at", "updated_at", "resolved_at", "acknowledged_at",
+    "acknowledged_by",
+)  # fmt: skip
 
 
 # When each alert was first announced, in its current cycle (a replaced row starts empty).
@@ -134,29 +141,27 @@ def load_incidents(con: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, Any]]
 
 
 def load_alerts(con: duckdb.DuckDBPyConnection) -> list[Alert]:
-    alerts = []
-    for r in _rows(con, "select * from alerting.alerts"):
-        alerts.append(
-            Alert(
-                alert_id=r["alert_id"],
-                detector=r["detector"],
-                segment_type=r["segment_type"],
-                segment_value=r["segment_value"],
-                incident_id=r["incident_id"],
-                incident_ids=tuple(r["incident_ids"]),
-                status=r["status"],
-                severity=r["severity"],
-                notify=r["notify"],
-                cycle=r["cycle"],
-                opened_at=r["opened_at"],
-                updated_at=r["updated_at"],
-                resolved_at=r["resolved_at"],
-                acknowledged_at=r["acknowledged_at"],
-                acknowledged_by=r["acknowledged_by"],
-                incident=json.loads(r["incident"]) if r["incident"] else {},
-            )
+    return [
+        Alert(
+            **{name: r[name] for name in _STORED_AS_IS},
+            incident_ids=tuple(r["incident_ids"]),
+            incident=json.loads(r["incident"]) if r["incident"] else {},
         )
-    return alerts
+        for r in _rows(con, "select * from alerting.alerts")
+    ]
+
+
+def _alert_row(a: Alert) -> tuple:
+    """`a` as a row of alerting.alerts, in ALERT_COLUMNS' order."""
+    row = {name: getattr(a, name) for name in _STORED_AS_IS} | {
+        "incident_type": a.incident.get("incident_type"),
+        "incident_ids": list(a.incident_ids),
+        "incident_started_at": a.incident.get("started_at"),
+        "incident_ended_at": a.incident.get("ended_at"),
+        "revenue_affected": a.incident.get("revenue_affected"),
+        "incident": json.dumps(a.incident, default=str),
+    }
+    return tuple(row[column] for column in ALERT_COLUMNS)
 
 
 def _append(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
@@ -171,31 +176,7 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> No
 
 
 def save(con: duckdb.DuckDBPyConnection, alerts: list[Alert], events: list[AlertEvent]) -> None:
-    rows = [
-        (
-            a.alert_id,
-            a.detector,
-            a.incident.get("incident_type"),
-            a.segment_type,
-            a.segment_value,
-            a.incident_id,
-            list(a.incident_ids),
-            a.status,
-            a.severity,
-            a.notify,
-            a.cycle,
-            a.incident.get("started_at"),
-            a.incident.get("ended_at"),
-            a.incident.get("revenue_affected"),
-            a.opened_at,
-            a.updated_at,
-            a.resolved_at,
-            a.acknowledged_at,
-            a.acknowledged_by,
-            json.dumps(a.incident, default=str),
-        )
-        for a in alerts
-    ]
+    rows = [_alert_row(a) for a in alerts]
     placeholders = ", ".join("?" for _ in ALERT_COLUMNS)
     con.execute("begin")
     try:

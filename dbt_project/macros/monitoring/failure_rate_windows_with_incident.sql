@@ -18,3 +18,22 @@
         incident_id
     from {{ collateral }}
 {%- endmacro %}
+
+
+{#- anomalies.sql: the collateral windows `where` selects from its `explained` CTE, each with the
+    incident of the window that explains it (the explaining segment's window at the same start)
+    in `explaining` (segment_type, segment_value, window_start, incident_id); null when that
+    window belongs to no incident. -#}
+{% macro collateral_with_incident(explaining, where) %}
+    select
+        explained.*,
+        {{ explaining }}.incident_id
+    from explained
+    left join {{ explaining }}
+        on {{ same_keys('explained', explaining, [
+            ['explained_by_segment_type', 'segment_type'],
+            ['explained_by_segment_value', 'segment_value'],
+            'window_start',
+        ]) }}
+    where {{ where }}
+{%- endmacro %}

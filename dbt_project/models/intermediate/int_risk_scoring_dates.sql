@@ -7,18 +7,9 @@ with as_of as (
     select * from {{ ref('int_as_of') }}
 ),
 
-coverage as (
-    select * from {{ ref('int_data_coverage') }}
-),
-
 month_ends as (
-    select (month_start + interval 1 month - interval 1 day)::date as scoring_date
-    from coverage
-    cross join {{ series_table(
-        "date_trunc('month', coverage.coverage_start_date)",
-        "date_trunc('month', coverage.coverage_end_date)",
-        'interval 1 month',
-    ) }} as months (month_start)
+    select last_day(month_start) as scoring_date
+    from ({{ coverage_months() }}) as coverage
 ),
 
 dates as (

@@ -19,16 +19,11 @@ ledger as (
 
 months as (
     select
-        month_start::date as month_start,
-        greatest(month_start::date, coverage.coverage_start_date) as coverage_start,
-        least(last_day(month_start), coverage.coverage_end_date) as month_end,
-        {{ is_complete_month('month_start::date') }} as is_complete_month
-    from {{ ref('int_data_coverage') }} as coverage
-    cross join {{ series_table(
-        "date_trunc('month', coverage.coverage_start_date)",
-        "date_trunc('month', coverage.coverage_end_date)",
-        'interval 1 month',
-    ) }} as spine (month_start)
+        month_start,
+        greatest(month_start, coverage_start_date) as coverage_start,
+        least(last_day(month_start), coverage_end_date) as month_end,
+        {{ is_complete_month('month_start') }} as is_complete_month
+    from ({{ coverage_months() }}) as coverage
 ),
 
 snapshots as (

@@ -53,31 +53,10 @@ first_attempts as (
 ),
 
 invoice_groups as (
-    select
-        'verification_status' as dimension,
-        coalesce(customers.verification_status, 'unknown') as group_value,
-        invoices.*
-    from invoices
-    left join customers on invoices.customer_id = customers.customer_id
-    union all
-    select
-        'is_verified' as dimension,
-        case when customers.is_verified then 'verified' else 'not_verified' end as group_value,
-        invoices.*
-    from invoices
-    left join customers on invoices.customer_id = customers.customer_id
-    union all
-    select
-        'used_3ds' as dimension,
-        case
-            when first_attempts.used_3ds then '3ds' when not first_attempts.used_3ds then 'no_3ds' else
-                'unknown'
-        end
-            as group_value,
-        invoices.*
-    from invoices
-    inner join first_attempts on invoices.invoice_id = first_attempts.invoice_id
-    where first_attempts.payment_method = 'card'
+    {{- prevention_groups(
+        'invoices', 'first_attempts',
+        'inner join first_attempts on invoices.invoice_id = first_attempts.invoice_id',
+    ) }}
 ),
 
 -- Per customer first, then per group: plain aggregates spill to disk under the memory cap; a
@@ -108,30 +87,18 @@ invoice_rates as (
     group by dimension, group_value
 ),
 
+successful_payments as (
+    select
+        attempt_id,
+        customer_id,
+        used_3ds,
+        payment_method
+    from attempts
+    where is_success
+),
+
 payment_groups as (
-    select
-        'verification_status' as dimension,
-        coalesce(customers.verification_status, 'unknown') as group_value,
-        attempts.attempt_id
-    from attempts
-    left join customers on attempts.customer_id = customers.customer_id
-    where attempts.is_success
-    union all
-    select
-        'is_verified' as dimension,
-        case when customers.is_verified then 'verified' else 'not_verified' end as group_value,
-        attempts.attempt_id
-    from attempts
-    left join customers on attempts.customer_id = customers.customer_id
-    where attempts.is_success
-    union all
-    select
-        'used_3ds' as dimension,
-        case when attempts.used_3ds then '3ds' when not attempts.used_3ds then 'no_3ds' else 'unknown' end
-            as group_value,
-        attempts.attempt_id
-    from attempts
-    where attempts.is_success and attempts.payment_method = 'card'
+    {{- prevention_groups('successful_payments', 'successful_payments') }}
 ),
 
 dispute_counts as (

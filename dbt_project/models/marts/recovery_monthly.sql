@@ -6,14 +6,9 @@
 -- late_payment_cohorts). Amounts are fct_invoices' amount due, never rounded again.
 with months as (
     select
-        month_start::date as month_start,
-        {{ is_complete_month('month_start::date') }} as is_complete_month
-    from {{ ref('int_data_coverage') }} as coverage
-    cross join {{ series_table(
-        "date_trunc('month', coverage.coverage_start_date)",
-        "date_trunc('month', coverage.coverage_end_date)",
-        'interval 1 month',
-    ) }} as spine (month_start)
+        month_start,
+        {{ is_complete_month('month_start') }} as is_complete_month
+    from ({{ coverage_months() }}) as coverage
 ),
 
 failed as (

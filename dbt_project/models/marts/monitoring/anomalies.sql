@@ -11,10 +11,6 @@
         null as explained_by_segment_value,
         null as explained_by_window_start
 {%- endset %}
-{#- A collateral window against the segment's window that explains it, in the same hour or day. -#}
-{%- set explaining_window = [
-    ['explained_by_segment_type', 'segment_type'], ['explained_by_segment_value', 'segment_value'], 'window_start'
-] %}
 
 with as_of as (
     select as_of_at from {{ ref('int_as_of') }}
@@ -223,17 +219,20 @@ explained as (
     where explained_by is not null
 ),
 
+-- The failure-rate hours that are roots of an incident: what a collateral hour is explained by.
+root_hours as (
+    select
+        segment_type,
+        segment_value,
+        window_start,
+        incident_id
+    from root_incidents
+    where detector = 'failure_rate' and window_grain = 'hour'
+),
+
 -- A collateral hour takes the incident of the segment that explains it in that hour.
 explained_hours as (
-    select
-        explained.*,
-        root_incidents.incident_id
-    from explained
-    left join root_incidents
-        on {{ same_keys('explained', 'root_incidents', explaining_window) }}
-            and root_incidents.detector = 'failure_rate'
-            and root_incidents.window_grain = 'hour'
-    where explained.window_grain = 'hour'
+    {{- collateral_with_incident('root_hours', "explained.window_grain = 'hour'") }}
 ),
 
 hours_with_incident as (
@@ -274,14 +273,10 @@ days_with_incident as (
 
 -- A collateral day takes the incident of the day that explains it, wherever that one went.
 explained_days as (
-    select
-        explained.*,
-        days_with_incident.incident_id
-    from explained
-    left join days_with_incident
-        on {{ same_keys('explained', 'days_with_incident', explaining_window) }}
-    where explained.window_grain = 'day'
-        and explained.explained_by_grain = 'day'
+    {{- collateral_with_incident(
+        'days_with_incident',
+        "explained.window_grain = 'day' and explained.explained_by_grain = 'day'",
+    ) }}
 ),
 
 all_anomalies as (

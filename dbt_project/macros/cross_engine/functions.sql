@@ -53,3 +53,10 @@
 {%- endmacro %}
 {% macro default__materialized_cte() -%} materialized {%- endmacro %}
 {% macro spark__materialized_cte() -%} {%- endmacro %}
+
+{#- An integer as text with a comma between thousands ("12,345"). -#}
+{% macro thousands(n) -%}
+    {{ return(adapter.dispatch('thousands')(n)) }}
+{%- endmacro %}
+{% macro default__thousands(n) -%} format('{:,}', {{ n }}) {%- endmacro %}
+{% macro spark__thousands(n) -%} format_number({{ n }}, 0) {%- endmacro %}

@@ -211,28 +211,29 @@ select
     revenue_affected::decimal(18, 2) as revenue_affected,
     reporting_currency,
     severity,
+    -- printf, not DuckDB's format(): Spark has printf-style formatting only.
     case detector
         when 'failure_rate'
-            then format(
-                    'Failure rate of {} = {} at {:.1f}% vs {:.1f}% expected over {} {}(s): '
-                    || '{:d} of {:d} attempts failed.',
+            then printf(
+                    'Failure rate of %s = %s at %.1f%% vs %.1f%% expected over %d %s(s): '
+                    || '%d of %d attempts failed.',
                     segment_type, segment_value, 100 * observed_value, 100 * expected_value,
                     window_count, window_grain, events, attempts
                 )
         when 'card_testing'
-            then format(
-                    'Card testing from {} {}: {:d} distinct cards tried in {} minutes, '
-                    || '{:d} of {:d} attempts declined, {:d} card(s) validated.',
+            then printf(
+                    'Card testing from %s %s: %d distinct cards tried in %d minutes, '
+                    || '%d of %d attempts declined, %d card(s) validated.',
                     segment_type, segment_value, observed_value::bigint, burst_minutes, events, attempts,
                     cards_validated
                 )
         when 'dispute_spike'
-            then format(
-                    '{:d} disputes opened vs {:.1f} expected over {} day(s).',
+            then printf(
+                    '%d disputes opened vs %.1f expected over %d day(s).',
                     events, expected_value, window_count
                 )
-        else format(
-                '{} ratio {:.2f}% reached its {} level ({:.2f}%): {:d} cases over {:d} transactions.',
+        else printf(
+                '%s ratio %.2f%% reached its %s level (%.2f%%): %d cases over %d transactions.',
                 segment_value, 100 * peak_observed_value,
                 case peak_score when 3 then 'high excessive' when 2 then 'excessive' else 'early warning' end,
                 100 * peak_expected_value, peak_events, peak_attempts

@@ -127,14 +127,15 @@ sized as (
         as_of.as_of_at,
         -- Over once a complete window of the segment is back to normal after the last elevated
         -- one, or after `incident_max_silence_windows` windows without data (card testing: the
-        -- burst gap; network ratios: a month).
+        -- burst gap; network ratios: a month). One sum per branch: Spark's intervals of months
+        -- and of hours or days are different types, which one case expression cannot return.
         not(
             back_to_normal.first_normal_end is not null
-            or as_of.as_of_at >= grouped.last_window_end + case grouped.window_grain
-                when 'hour' then interval {{ max_silence_windows }} hours
-                when 'day' then interval {{ max_silence_windows }} days
-                when 'month' then interval 1 month
-                else interval {{ card_testing_gap_minutes }} minutes
+            or as_of.as_of_at >= case grouped.window_grain
+                when 'hour' then grouped.last_window_end + interval {{ max_silence_windows }} hours
+                when 'day' then grouped.last_window_end + interval {{ max_silence_windows }} days
+                when 'month' then grouped.last_window_end + interval 1 month
+                else grouped.last_window_end + interval {{ card_testing_gap_minutes }} minutes
             end
         ) as is_open
     from grouped

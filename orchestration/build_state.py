@@ -148,6 +148,16 @@ def current_inputs(settings: Settings) -> dict[str, str]:
     }
 
 
+def definition_digest(inputs: dict[str, str]) -> str:
+    """What the models compute, apart from the data: the dbt project, the code, the settings and
+    the libraries (from `current_inputs`). The incremental models keep rows only while it is
+    unchanged (dbt var `build_definition`); after an upgrade or a changed setting they recompute
+    every row, where a stale row would otherwise survive until its invoice is touched."""
+    return _digest(
+        {name: inputs.get(name) for name in ("dbt_project", "code", "settings", "libraries")}
+    )
+
+
 def _version(name: str) -> str | None:
     try:
         return metadata.version(name)

@@ -281,6 +281,13 @@ ENTITIES: tuple[Entity, ...] = (
                 "VARCHAR",
                 "Stable token of the card number (never the number itself).",
             ),
+            # Optional: a feed without them loses only the delinquency score's expiry feature.
+            Column(
+                "card_exp_month",
+                "INTEGER",
+                "Expiry month (1-12) of the card charged; the card is valid through its last day.",
+            ),
+            Column("card_exp_year", "INTEGER", "Expiry year (four digits) of the card charged."),
             Column("processor", "VARCHAR", "Payment processor / acquirer.", required=True),
             _choice("outcome", "Result of the attempt.", ("succeeded", "failed"), required=True),
             Column(

@@ -1,11 +1,13 @@
 """The early-warning delinquency score: train on the warehouse's own history, score the as-of date.
 
 Reads `marts.risk_features` (point-in-time features and the 60-day target, built by dbt) and
-writes three tables beside the marts:
+writes three tables:
 
-- `marts.subscription_risk`: every subscription active at the as-of date, its calibrated
+- `risk.subscription_scores`: every subscription active at the as-of date, its calibrated
   probability of becoming delinquent in the horizon, risk band, expected revenue at risk
-  (probability x MRR) and its top three reasons;
+  (probability x MRR) and its top three reasons. A dbt source: the mart
+  `marts.subscription_risk` (and the semantic layer's `expected_revenue_at_risk` over it) is
+  built from it after this step, so readers get it checked by dbt's tests;
 - `marts.subscription_risk_evaluation`: the out-of-time evaluation of the model against a rule
   ("any failed payment in the last 90 days") and a logistic regression on the same features;
 - `marts.subscription_risk_model`: one row, what was trained on what, or why nothing was scored.
@@ -64,6 +66,7 @@ NUMERIC_LABELS = {
     "payment_method_age_days": "days since the payment method changed",
     "method_updates_90d": "payment-method changes in 90 days",
     "expired_card_updates_90d": "card replacements after expiry in 90 days",
+    "card_expires_within_30_days": "card on file expires within 30 days",
     "disputes_total": "disputes ever",
     "disputes_90d": "disputes in 90 days",
 }
@@ -74,11 +77,13 @@ CATEGORICAL_LABELS = {
     "verification_status": "verification",
     "payment_method": "payment method",
 }
+# Yes/no features, numbers to the model (1/0, null = no card known), words in a reason.
+BOOLEAN = frozenset({"card_expires_within_30_days"})
 NUMERIC = tuple(NUMERIC_LABELS)
 FEATURES = NUMERIC + CATEGORICAL
 MODELS = ("gradient_boosting", "logistic_regression", "rule_failed_payment_90d")
 
-SCORE_DDL = """create or replace table marts.subscription_risk (
+SCORE_DDL = """create or replace table risk.subscription_scores (
     subscription_id varchar primary key,
     customer_id varchar not null,
     scoring_date date not null,
@@ -345,7 +350,10 @@ def reasons(model, x: pd.DataFrame, reference: dict[str, object], top: int = 3) 
 
 def _reason_text(name: str, value) -> str:
     label = NUMERIC_LABELS.get(name) or CATEGORICAL_LABELS[name]
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    missing = value is None or (isinstance(value, float) and np.isnan(value))
+    if name in BOOLEAN:
+        return f"{label}: {'unknown' if missing else ('yes' if value else 'no')}"
+    if missing:
         return f"{label}: none"
     if isinstance(value, float):
         value = f"{value:.2f}" if name == "share_3ds_90d" else f"{value:g}"
@@ -487,11 +495,12 @@ def write(con: duckdb.DuckDBPyConnection, scores, evaluation, model_row: dict) -
     """Replace the three tables in one transaction (empty tables when nothing was scored)."""
     con.execute("begin")
     try:
+        con.execute("create schema if not exists risk")
         for ddl in (SCORE_DDL, EVALUATION_DDL, MODEL_DDL):
             con.execute(ddl)
         if len(scores):
             con.register("risk_scores", scores)
-            con.execute("insert into marts.subscription_risk by name select * from risk_scores")
+            con.execute("insert into risk.subscription_scores by name select * from risk_scores")
             con.register("risk_evaluation", evaluation)
             con.execute(
                 "insert into marts.subscription_risk_evaluation by name "

@@ -127,6 +127,7 @@ def test_dbt_project_vars_and_their_environment_defaults():
         "pii_hash_salt": "{{ env_var('ARREARS_PII_SALT') }}",
         # The Spark engine's raw tables (docs/spark.md); read by the register_spark_raw hook.
         "spark_raw_dir": "{{ env_var('ARREARS_SPARK_DIR') }}/raw",
+        "build_definition": "",
         # Failure-rate monitoring's floor and history (boundaries: _monitoring_intermediate.yml
         # failure_rate_windows_are_judged_from_the_volume_floor_with_a_baseline).
         "failure_rate_min_score": 6,

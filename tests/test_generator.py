@@ -445,6 +445,25 @@ def test_decline_codes_mix_soft_hard_fraud_and_unknown(medium):
     )
 
 
+def test_card_expiry_agrees_with_expired_card_declines(medium):
+    # Only cards carry an expiry, and every scheduled charge of a card whose last valid month has
+    # ended is an `expired_card` decline: the simulation renews or declines an expired card at
+    # the invoice's charge. (Its retries and payment-plan charges do not check expiry again: a
+    # retry hours after the month ended may succeed. The code is also drawn now and then among
+    # declines of valid cards, as issuers send it.)
+    con = connect(medium)
+    rows = con.execute(
+        "select payment_method, "
+        "make_date(card_exp_year, card_exp_month, 1) + interval 1 month <= attempted_at, "
+        "count(*) filter (where decline_code = 'expired_card'), count(*) "
+        "from payment_attempts where (card_exp_month is not null or card_exp_year is not null) "
+        "and trigger = 'scheduled' group by all"
+    ).fetchall()
+    assert {method for method, *_ in rows} == {"card"}
+    [(expired_declines, past_expiry)] = [(e, n) for _, past, e, n in rows if past]
+    assert expired_declines == past_expiry > 0
+
+
 def test_retries_follow_the_schedule_and_rarely_after_hard_declines(medium_clean):
     con = connect(medium_clean)
     # Days from the failed scheduled charge to each automatic retry of a card invoice.

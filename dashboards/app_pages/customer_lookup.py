@@ -179,11 +179,14 @@ with ui.guard("Customer"):
     tiles[4].metric("Customer since", f"{pd.Timestamp(c['created_at']):%d %b %Y}")
     with ui.guard("Delinquency score"):
         scores = q.customer_risk(customer_id)
+        if not scores.empty:
+            past_due_days = q.window_days("risk_days_past_due")
+            horizon_days = q.window_days("risk_horizon_days")
         for score in scores.itertuples():
             why = "; ".join(r for r in (score.reason_1, score.reason_2, score.reason_3) if r)
             st.caption(
                 f"Delinquency score of `{score.subscription_id}`: {score.probability:.1%} chance "
-                f"of 30 days past due or a write-off in the next 60 days "
+                f"of {past_due_days} days past due or a write-off in the next {horizon_days} days "
                 f"({ui.label(score.risk_band)} risk, "
                 f"{ui.money_exact(score.expected_revenue_at_risk_reporting, currency)} of MRR "
                 f"expected at risk){f'. Why: {why}' if why else ''}."

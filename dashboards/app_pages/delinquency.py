@@ -234,11 +234,10 @@ with ui.section(
         "as descriptions, not as the measure's effect."
     )
 
-with ui.section(
-    "At risk: who may fall behind in the next 60 days",
-    what="At risk",
-    not_filtered="The delinquency score covers every subscription active at the as-of date.",
-):
+with ui.guard("At risk"):
+    horizon_days = q.window_days("risk_horizon_days")
+    st.subheader(f"At risk: who may fall behind in the next {horizon_days} days")
+    ui.company_wide("The delinquency score covers every subscription active at the as-of date.")
     model = q.subscription_risk_model()
     at_risk = q.subscription_risk()
     if model.empty or model["status"].iloc[0] != "scored":
@@ -255,8 +254,9 @@ with ui.section(
             f"{ui.money_exact(at_risk['expected_revenue_at_risk_reporting'].sum(), currency)} "
             f"expected MRR at risk; {bands.get('high', 0):,} high and {bands.get('medium', 0):,} "
             "medium risk. Expected revenue at risk = probability × MRR. Out-of-time ROC AUC "
-            f"{auc.get('gradient_boosting', float('nan')):.2f} (rule 'any failed payment in 90 "
-            f"days': {auc.get('rule_failed_payment_90d', float('nan')):.2f}). Reasons are the "
+            f"{auc.get('gradient_boosting', float('nan')):.2f} (rule 'any failed payment in "
+            f"{q.window_days('risk_feature_window_days')} days': "
+            f"{auc.get('rule_failed_payment_90d', float('nan')):.2f}). Reasons are the "
             "features that raise this subscription's score most; see docs/model_card.md."
         )
         ui.table(

@@ -19,6 +19,12 @@
         upper(card_country) as card_country,
         card_bin,
         card_fingerprint,
+        -- A card is valid through the last day of its expiry month. An impossible month or year
+        -- leaves the expiry unknown rather than costing the attempt its row.
+        case
+            when card_exp_month between 1 and 12 and card_exp_year between 2000 and 2099
+                then last_day(make_date(card_exp_year, card_exp_month, 1))
+        end as card_expires_on,
         processor,
         outcome = 'succeeded' as is_success,
         decline_code,

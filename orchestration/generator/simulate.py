@@ -971,11 +971,17 @@ class Chunk:
         n = rows.size
         cust = b.cust[rows]
         cardish = (bb.method == cat.CARD) | (bb.method == cat.WALLET)
+        expires = (bb.method == cat.CARD) & (bb.exp >= 0)
         buf.add(
             "a", row=rows, invoice_id=b.inv[rows], customer_id=cust, attempted_at=t,
             amount=b.amount[rows], currency=b.currency[rows], payment_method=bb.method,
             card_brand=np.where(cardish, bb.brand, -1), card_country=np.where(cardish, bb.cc, -1),
             card_bin=np.where(cardish, bb.bin, -1), card_fingerprint=np.where(cardish, bb.card, -1),
+            # `exp`: the card's last valid month (months since 1970-01), which drives the expiry
+            # notices and declines. Only cards expire in the simulation (a wallet's token is
+            # renewed by its provider), so only cards carry it.
+            card_exp_month=np.where(expires, bb.exp % 12 + 1, -1),
+            card_exp_year=np.where(expires, 1970 + bb.exp // 12, -1),
             processor=bb.proc, outcome=failed.astype(np.int8), decline_code=np.where(failed, code, -1),
             trigger=np.full(n, trigger), used_3ds=np.where(cardish, tds, -1).astype(np.int8),
             ip_address=self.c.ip[cust] if client else np.full(n, -1),
@@ -1578,6 +1584,7 @@ class CardTesting(Chunk):
             amount=r.choice([50, 100, 150, 200], k), currency=np.full(k, cat.CURRENCIES.index("USD")),
             plan=np.full(k, -1), method=np.full(k, cat.CARD), brand=brand, cc=cc,
             bin=self.w.bins[brand, cc, r.integers(0, cat.BINS_PER_SEGMENT, k)], card=card,
+            exp=np.full(k, -1),  # the simulation draws no expiry for tested numbers: left null
             proc=np.zeros(k, np.int64),
         )  # fmt: skip
         failed = r.random(k) < 0.88

@@ -39,7 +39,8 @@ def test_recurly_payment_attempts(recurly):
         "attempt_id": "t1", "invoice_id": "1001", "customer_id": "acc_1",
         "attempted_at": datetime(2025, 12, 1, 18, 1),  # 10:01 PST
         "amount": D("29.00"), "currency": "USD", "payment_method": "card", "card_brand": "visa",
-        "card_country": None, "card_bin": "424242", "card_fingerprint": None, "processor": "stripe",
+        "card_country": None, "card_bin": "424242", "card_fingerprint": None,
+        "card_exp_month": None, "card_exp_year": None, "processor": "stripe",
         "outcome": "succeeded", "decline_code": None, "attempt_number": 1,
         "trigger": "customer_initiated", "used_3ds": None, "ip_address": None, "device_id": None,
         "updated_at": datetime(2025, 12, 1, 18, 1),

@@ -136,7 +136,8 @@ def test_charge():
         "customer_id": "cus_6lsBvm5rJ0zyHc", "attempted_at": datetime(2019, 5, 16, 8, 26, 17),
         "amount": Decimal("20.00"), "currency": "USD", "payment_method": "card",
         "card_brand": "visa", "card_country": "US", "card_bin": None,
-        "card_fingerprint": "88PuXw9tEmvYe69o", "processor": "stripe", "outcome": "succeeded",
+        "card_fingerprint": "88PuXw9tEmvYe69o", "card_exp_month": 6, "card_exp_year": 2021,
+        "processor": "stripe", "outcome": "succeeded",
         "decline_code": None, "attempt_number": 1,
         "trigger": None,  # the invoice is not in this one-object source: no collection method
         "used_3ds": False, "ip_address": None, "device_id": None,

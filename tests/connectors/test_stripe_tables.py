@@ -50,8 +50,8 @@ def test_charges_cards_and_3ds(from_csv):
         "attempt_id": "ch_FA2", "invoice_id": "in_FA1", "customer_id": "cus_FA",
         "attempted_at": datetime(2026, 1, 3, 10), "amount": D("98.00"), "currency": "EUR",
         "payment_method": "card", "card_brand": "visa", "card_country": "DE", "card_bin": None,
-        "card_fingerprint": "fpA", "processor": "stripe", "outcome": "succeeded",
-        "decline_code": None, "attempt_number": 2, "trigger": "automatic_retry",
+        "card_fingerprint": "fpA", "card_exp_month": 3, "card_exp_year": 2027,
+        "processor": "stripe", "outcome": "succeeded", "decline_code": None, "attempt_number": 2, "trigger": "automatic_retry",
         "used_3ds": True,  # the per-charge payment_method_card row: authenticated
         "ip_address": None, "device_id": None, "updated_at": datetime(2026, 1, 3, 10, 0, 0, 1000),
     }  # fmt: skip

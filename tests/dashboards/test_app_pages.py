@@ -248,15 +248,24 @@ def test_no_published_warehouse_yet(tmp_path):
 def test_pages_state_the_windows_the_marts_were_built_with(published, tmp_path):
     """The windows in the pages' texts come from marts.metric_settings, never a copy of the
     default: a copy whose marts were built with a 45-day recovery window and 3 days of dunning
-    attribution says 45 and 3 wherever it said 60 and 7."""
+    attribution says 45 and 3 wherever it said 60 and 7, and a 40-day delinquency-score horizon
+    says 40 where it said 60."""
     settings = copy_settings(published, tmp_path)
     with duckdb.connect(str(settings.published_path.resolve())) as con:
-        for setting, value in (("recovery_window_days", "45"), ("dunning_attribution_days", "3")):
+        for setting, value in (
+            ("recovery_window_days", "45"),
+            ("dunning_attribution_days", "3"),
+            ("risk_horizon_days", "40"),
+        ):
             con.execute(
                 "update marts.metric_settings set value = ? where setting = ?", [value, setting]
             )
     with pointed_at(settings):
         pages = [run_page(), run_page("app_pages/recovery.py")]
+        delinquency = run_page("app_pages/delinquency.py")
+    assert "At risk: who may fall behind in the next 40 days" in [
+        s.value for s in delinquency.subheader
+    ]
     captions = [c.value for at in pages for c in at.caption]
     assert any("cohorts whose 45-day window has not fully elapsed" in c for c in captions)
     assert any("their 45-day window has not elapsed for every invoice" in c for c in captions)

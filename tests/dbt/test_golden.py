@@ -448,6 +448,9 @@ def test_metric_settings_publish_the_windows_the_marts_were_built_with(wh):
         ("plan_grace_days", "7", "days"),
         ("recovery_window_days", "60", "days"),
         ("reporting_currency", "EUR", "currency"),
+        ("risk_days_past_due", "30", "days"),
+        ("risk_feature_window_days", "90", "days"),
+        ("risk_horizon_days", "60", "days"),
     ]
 
 

@@ -60,3 +60,12 @@
 {%- endmacro %}
 {% macro default__thousands(n) -%} format('{:,}', {{ n }}) {%- endmacro %}
 {% macro spark__thousands(n) -%} format_number({{ n }}, 0) {%- endmacro %}
+
+{#- `value` of the row with the greatest `ordering`, null when that row's value is null: DuckDB's
+    arg_max / max_by skip rows with a null value (an older row's would win), Spark's max_by
+    does not. -#}
+{% macro value_at_max(value, ordering) -%}
+    {{ return(adapter.dispatch('value_at_max')(value, ordering)) }}
+{%- endmacro %}
+{% macro default__value_at_max(value, ordering) -%} arg_max_null({{ value }}, {{ ordering }}) {%- endmacro %}
+{% macro spark__value_at_max(value, ordering) -%} max_by({{ value }}, {{ ordering }}) {%- endmacro %}

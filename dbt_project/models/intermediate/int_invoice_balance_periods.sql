@@ -1,10 +1,30 @@
 -- Each receivable invoice's open balance as a few constant periods [start_date, end_date): a new
 -- period starts whenever money moves (ledger) or the invoice crosses an ageing-bucket boundary.
 -- Balances are end-of-day. Daily history then costs O(events), not O(invoices x days).
-with ledger as (
+-- Incremental on the touched invoices, as the ledger (macros/incremental_invoices.sql).
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        unique_key='invoice_id',
+        incremental_strategy='delete+insert',
+        pre_hook="{{ delete_touched_invoices() }}",
+        post_hook="{{ record_invoice_increment() }}",
+    )
+}}
+-- depends_on: {{ invoice_increment_inputs() }}
+with
+{% if is_incremental() %}
+    touched as (
+        {{ touched_invoices() }}
+    ),
+{% endif %}
+ledger as (
     -- Refunds and chargebacks (balance_sign 0) do not change what is owed.
     select * from {{ ref('int_invoice_ledger') }}
     where balance_sign != 0
+    {% if is_incremental() %}
+        and invoice_id in (select invoice_id from touched)
+    {% endif %}
 ),
 
 invoices as (
@@ -14,6 +34,9 @@ invoices as (
         issue_date
     from {{ ref('int_invoices_resolved') }}
     where is_receivable
+    {% if is_incremental() %}
+        and invoice_id in (select invoice_id from touched)
+    {% endif %}
 ),
 
 -- After its last money movement an invoice's balance never changes: when that balance is nil,

@@ -14,9 +14,31 @@
 -- the change of the invoice's open balance converted and rounded to the cent, so the movements'
 -- cents always add up to round(open balance x rate) and a settled invoice is 0.00 in both
 -- currencies. Every mart sums these cents and never rounds again.
-with invoices as (
+--
+-- Incremental (macros/incremental_invoices.sql): each run rebuilds the rows of the invoices that
+-- what was loaded since its last run can change, and keeps the others.
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        unique_key='invoice_id',
+        incremental_strategy='delete+insert',
+        pre_hook="{{ delete_touched_invoices() }}",
+        post_hook="{{ record_invoice_increment() }}",
+    )
+}}
+-- depends_on: {{ invoice_increment_inputs() }}
+with
+{% if is_incremental() %}
+    touched as (
+        {{ touched_invoices() }}
+    ),
+{% endif %}
+invoices as (
     select * from {{ ref('int_invoices_resolved') }}
     where is_receivable
+    {% if is_incremental() %}
+        and invoice_id in (select invoice_id from touched)
+    {% endif %}
 ),
 
 attempt_payments as (
@@ -31,6 +53,9 @@ attempt_payments as (
         ) as paid_before
     from {{ ref('fct_payment_attempts') }} as attempts
     where attempts.is_success and attempts.invoice_id is not null
+    {% if is_incremental() %}
+        and attempts.invoice_id in (select invoice_id from touched)
+    {% endif %}
 ),
 
 capped_attempt_payments as (

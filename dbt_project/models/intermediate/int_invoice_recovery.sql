@@ -14,9 +14,31 @@
 --     automatic_retry (a scheduled charge or retry succeeded) >
 --     reminder (customer paid within N days of a dunning message) >
 --     customer_initiated (customer paid, no reminder in the window) > unattributed (no attempt).
-with invoices as (
+--
+-- Incremental on the touched invoices, as the ledger (macros/incremental_invoices.sql); they include
+-- the invoices whose due date the as-of date passed since the last run (late_payment).
+{{
+    config(
+        materialized='table' if target.type == 'spark' else 'incremental',
+        unique_key='invoice_id',
+        incremental_strategy='delete+insert',
+        pre_hook="{{ delete_touched_invoices() }}",
+        post_hook="{{ record_invoice_increment() }}",
+    )
+}}
+-- depends_on: {{ invoice_increment_inputs() }}
+with
+{% if is_incremental() %}
+    touched as (
+        {{ touched_invoices() }}
+    ),
+{% endif %}
+invoices as (
     select * from {{ ref('int_invoices_resolved') }}
     where is_receivable
+    {% if is_incremental() %}
+        and invoice_id in (select invoice_id from touched)
+    {% endif %}
 ),
 
 as_of as (
@@ -26,6 +48,9 @@ as_of as (
 attempts as (
     select * from {{ ref('fct_payment_attempts') }}
     where invoice_id is not null
+    {% if is_incremental() %}
+        and invoice_id in (select invoice_id from touched)
+    {% endif %}
 ),
 
 first_failures as (

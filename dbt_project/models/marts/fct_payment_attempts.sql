@@ -98,6 +98,7 @@ select
     sequenced.card_country,
     sequenced.card_bin,
     sequenced.card_fingerprint,
+    sequenced.card_expires_on,
     sequenced.processor,
     sequenced.is_success,
     sequenced.decline_code,

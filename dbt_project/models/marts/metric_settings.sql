@@ -22,6 +22,14 @@
         'History of days the disputes of a day are compared with (disputes_daily).'),
     ('dispute_min_history_days', var('dispute_min_history_days'), 'days',
         'Days of history before disputes_daily publishes an expected count.'),
+    ('risk_days_past_due', var('risk_days_past_due'), 'days',
+        'The delinquency score predicts an invoice reaching this many days past due, or a '
+        ~ 'write-off (risk_features, subscription_risk).'),
+    ('risk_horizon_days', var('risk_horizon_days'), 'days',
+        'Within this many days after the scoring date (risk_features, subscription_risk).'),
+    ('risk_feature_window_days', var('risk_feature_window_days'), 'days',
+        'The score''s behaviour features count this many days before the scoring date; its rule '
+        ~ 'baseline is any failed payment in them (risk_features, subscription_risk_evaluation).'),
 ] %}
 
 {%- for name, value, unit, description in settings %}

@@ -42,7 +42,8 @@ attempts as (
         attempts.is_success,
         attempts.decline_class,
         attempts.decline_code,
-        attempts.used_3ds
+        attempts.used_3ds,
+        attempts.card_expires_on
     from {{ ref('fct_payment_attempts') }} as attempts
     left join invoices on attempts.invoice_id = invoices.invoice_id
 ),
@@ -181,18 +182,22 @@ method_history as (
     group by population_customers.customer_id, population_customers.scoring_date
 ),
 
--- The method in use then: the latest of the customer's method changes and attempts until then.
+-- The method in use then: the latest of the customer's method changes and attempts until then,
+-- and the card's expiry when that latest observation is a charge that states it (a change of
+-- method names no expiry: the new card's is unknown until it is charged).
 method_observations as (
     select
         customer_id,
         occurred_at as observed_at,
-        new_method as payment_method
+        new_method as payment_method,
+        null::date as card_expires_on
     from method_updates
     union all
     select
         customer_id,
         attempted_at as observed_at,
-        payment_method
+        payment_method,
+        card_expires_on
     from attempts
 ),
 
@@ -200,7 +205,10 @@ method_at_scoring as (
     select
         population_customers.customer_id,
         population_customers.scoring_date,
-        max_by(method_observations.payment_method, method_observations.observed_at) as payment_method
+        max_by(method_observations.payment_method, method_observations.observed_at) as payment_method,
+        -- A latest observation without an expiry leaves it unknown, not an older card's.
+        {{ value_at_max('method_observations.card_expires_on', 'method_observations.observed_at') }}
+            as card_expires_on
     from population_customers
     inner join method_observations
         on population_customers.customer_id = method_observations.customer_id
@@ -299,6 +307,8 @@ select
     ) }} as payment_method_age_days,
     coalesce(method_history.method_updates_90d, 0) as method_updates_90d,
     coalesce(method_history.expired_card_updates_90d, 0) as expired_card_updates_90d,
+    -- A charge 30 days after the scoring date would find the card expired (null: no known card).
+    method_at_scoring.card_expires_on < population.scoring_date + 30 as card_expires_within_30_days,
     coalesce(dispute_history.disputes_total, 0) as disputes_total,
     coalesce(dispute_history.disputes_90d, 0) as disputes_90d
 from population

@@ -11,7 +11,7 @@ from orchestration.config import Settings
 from orchestration.contract import ENTITIES
 from orchestration.defs.alerting.assets import ALERTS_KEY
 from orchestration.defs.ingestion.assets import WRITER_POOL, raw_key
-from orchestration.defs.risk.assets import RISK_KEY
+from orchestration.defs.risk.assets import RISK_KEY, risk_dbt_assets
 from orchestration.defs.transform.assets import arrears_dbt_assets
 from orchestration.publish import publish
 from orchestration.warehouse import open_warehouse
@@ -19,7 +19,10 @@ from orchestration.warehouse import open_warehouse
 # Everything a reader sees must be finished first: a failed or skipped upstream step (a blocking
 # raw check, a failing dbt test) skips the publish, and the previous copy stays in place.
 UPSTREAM = sorted(
-    {raw_key(e.name) for e in ENTITIES} | set(arrears_dbt_assets.keys) | {ALERTS_KEY, RISK_KEY},
+    {raw_key(e.name) for e in ENTITIES}
+    | set(arrears_dbt_assets.keys)
+    | set(risk_dbt_assets.keys)
+    | {ALERTS_KEY, RISK_KEY},
     key=lambda k: k.to_user_string(),
 )
 

@@ -1,15 +1,23 @@
-"""The early-warning delinquency score as an asset: after the dbt marts, before the publish."""
+"""The early-warning delinquency score as an asset: after the dbt marts it reads, before the dbt
+models over its output (models/marts/risk/: marts.subscription_risk, which the semantic layer's
+expected_revenue_at_risk reads) and the publish. Its key is the dbt source those models read."""
 
 import dagster as dg
-from dagster_dbt import get_asset_key_for_model
+from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from orchestration import risk
 from orchestration.config import Settings
 from orchestration.defs.ingestion.assets import WRITER_POOL
-from orchestration.defs.transform.assets import arrears_dbt_assets
+from orchestration.defs.transform.assets import (
+    RISK_OUTPUT_MODELS,
+    ArrearsDbtTranslator,
+    arrears_dbt_assets,
+    dbt_build,
+)
+from orchestration.defs.transform.project import arrears_dbt
 from orchestration.warehouse import open_warehouse
 
-RISK_KEY = dg.AssetKey(["marts", "subscription_risk"])
+RISK_KEY = dg.AssetKey(["risk", "subscription_scores"])
 
 
 @dg.asset(
@@ -22,7 +30,8 @@ RISK_KEY = dg.AssetKey(["marts", "subscription_risk"])
     kinds={"duckdb", "scikitlearn"},
     pool=WRITER_POOL,
     description=(
-        "marts.subscription_risk / subscription_risk_evaluation / subscription_risk_model: a "
+        "risk.subscription_scores (published as marts.subscription_risk by dbt), "
+        "marts.subscription_risk_evaluation / subscription_risk_model: a "
         "calibrated gradient-boosting score of delinquency in the next 60 days for every active "
         "subscription, trained out of time on marts.risk_features, with its evaluation against "
         "a rule and a logistic regression (docs/metrics.md, docs/model_card.md). Too little "
@@ -48,3 +57,20 @@ def subscription_risk(
             "top_features": dg.MetadataValue.json(report.top_features),
         }
     )
+
+
+@dbt_assets(
+    manifest=arrears_dbt.manifest_path,
+    project=arrears_dbt,
+    dagster_dbt_translator=ArrearsDbtTranslator(),
+    pool=WRITER_POOL,
+    name="risk_dbt",
+    select=RISK_OUTPUT_MODELS,
+)
+def risk_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: dg.ResourceParam[Settings]
+):
+    """marts.subscription_risk and its data tests, from the scores the asset above wrote.
+    On DuckDB whatever the engine: the score reads the marts from the DuckDB warehouse (a Spark
+    build copies them there) and writes its table there (docs/spark.md)."""
+    yield from dbt_build(context, dbt, settings, "duckdb")

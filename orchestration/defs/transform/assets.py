@@ -1,13 +1,15 @@
 """Every dbt model and seed as a Dagster asset downstream of its raw ingestion asset; dbt data
 tests run in the same `dbt build` and show as asset checks."""
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from orchestration import spark
+from orchestration import build_state, spark
 from orchestration.config import Settings, exported
 from orchestration.defs.ingestion.assets import WRITER_POOL
 from orchestration.defs.transform.project import arrears_dbt, dbt_resource, prepare_manifest
@@ -19,8 +21,9 @@ prepare_manifest()
 class ArrearsDbtTranslator(DagsterDbtTranslator):
     """Default keys ([schema, name]; source('raw', x): ["raw", x], the ingestion assets' keys);
     one group per layer folder (staging, intermediate, marts, semantic), seeds in `reference`,
-    and the layers' `monitoring/` sub-folders in one group `monitoring`: the alerting piece's
-    models, which the golden-history tests leave out (tests/dbt/conftest.py OWN_GROUPS)."""
+    the layers' `monitoring/` sub-folders in one group `monitoring`: the alerting piece's
+    models, which the golden-history tests leave out (tests/dbt/conftest.py OWN_GROUPS), and
+    `marts/risk/` in the group `risk` of the score's assets."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
@@ -28,7 +31,14 @@ class ArrearsDbtTranslator(DagsterDbtTranslator):
         folders = dbt_resource_props.get("fqn", [])[1:-1]
         if "monitoring" in folders:
             return "monitoring"
+        # The models over the delinquency score's Python output, beside its asset.
+        if "risk" in folders:
+            return "risk"
         return folders[0] if folders else "transform"
+
+
+# The models over the delinquency score's Python output run after it: orchestration/defs/risk.
+RISK_OUTPUT_MODELS = "path:models/marts/risk"
 
 
 @dbt_assets(
@@ -37,10 +47,19 @@ class ArrearsDbtTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=ArrearsDbtTranslator(),
     pool=WRITER_POOL,
     name="arrears_dbt",
+    exclude=RISK_OUTPUT_MODELS,
 )
 def arrears_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: dg.ResourceParam[Settings]
 ):
+    yield from dbt_build(context, dbt, settings, settings.engine)
+
+
+def dbt_build(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Settings, engine: str
+) -> Iterator:
+    """`dbt build` of the selected models, their seeds and data tests on `engine` (one of
+    config.ENGINES)."""
     # The project's own target/ keeps dbt's partial parse between runs (writers run one at a time).
     # Unit tests check the models' logic, not the data: they run in `make test`
     # (tests/dbt/test_unit_tests.py), not in every production build.
@@ -48,17 +67,25 @@ def arrears_dbt_assets(
     # this process's when it starts dbt: they are exported for that moment.
     # On Spark (docs/spark.md) the raw tables go over as Parquet first, and the marts come back
     # into the DuckDB warehouse after, where the checks, the score, alerting and publish read them.
-    if settings.engine == "spark":
+    if engine == "spark":
         spark.export_raw(settings)
         spark.reset_tables(settings)
-    with exported(settings):
+    definition = build_state.definition_digest(build_state.current_inputs(settings))
+    # The profile picks its target from the exported engine (dbt_project/profiles.yml).
+    with exported(replace(settings, engine=engine)):
         invocation = dbt.cli(
-            ["build", "--exclude-resource-type", "unit_test"],
+            [
+                "build",
+                "--exclude-resource-type",
+                "unit_test",
+                "--vars",
+                json.dumps({"build_definition": definition}),
+            ],
             context=context,
             target_path=arrears_dbt.target_path,
         )
     yield from invocation.stream()
-    if settings.engine == "spark":
+    if engine == "spark":
         counts = spark.import_marts(settings)
         context.log.info(f"Copied {len(counts)} Spark marts into {settings.warehouse_path}")
 

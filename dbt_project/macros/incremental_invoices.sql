@@ -7,9 +7,10 @@
     as-of date, the FX table's checksum and the settings they depend on. A build killed mid-model
     rolls back both, so the next run recomputes the same invoices.
 
-    On Spark (docs/spark.md) the four models are tables, as fct_payment_attempts: every Spark build
-    is a full one and Parquet tables have no delete. The hooks render nothing there (the pre-hook
-    only acts in an incremental run), and hash() and `insert or replace` stay DuckDB SQL. -#}
+    Only DuckDB builds them incrementally. On any other target (Spark, docs/spark.md) the config
+    makes them plain tables without hooks, as fct_payment_attempts: every Spark build is a full one
+    and Parquet tables have no delete. The state table's SQL (hash(), `insert or replace`) stays
+    DuckDB SQL and renders on DuckDB only. -#}
 
 {% macro incremental_state() -%}
     "{{ target.database }}"."intermediate"."_incremental_state"
@@ -84,10 +85,44 @@
     ) where invoice_id is not null
 {%- endmacro %}
 
+{#- The config of an invoice-level incremental model: `{{ config(**invoice_increment_config()) }}`.
+    The engine is chosen here, so the models carry no engine logic. -#}
+{% macro invoice_increment_config(on_schema_change='ignore') -%}
+    {%- if target.type != 'duckdb' -%}
+        {%- do return({'materialized': 'table'}) -%}
+    {%- endif -%}
+    {%- do return({
+        'materialized': 'incremental',
+        'unique_key': 'invoice_id',
+        'incremental_strategy': 'delete+insert',
+        'on_schema_change': on_schema_change,
+        'pre_hook': '{{ delete_touched_invoices() }}',
+        'post_hook': '{{ record_invoice_increment() }}',
+    }) -%}
+{%- endmacro %}
+
+{#- The model's first CTE (after `with`), `touched`, in its incremental run; the models the hooks
+    read are declared here in every run (inside is_incremental() dbt would not see them). -#}
+{% macro touched_invoices_cte() -%}
+    -- depends_on: {{ invoice_increment_inputs() }}
+    {%- if is_incremental() %}
+    touched as (
+        {{ touched_invoices() }}
+    ),
+    {%- endif %}
+{%- endmacro %}
+
+{#- A filter to the touched invoices in the incremental run (`keyword` is `where` or `and`). -#}
+{% macro only_touched_invoices(keyword, column='invoice_id') -%}
+    {%- if is_incremental() -%}
+        {{ keyword }} {{ column }} in (select invoice_id from touched)
+    {%- endif -%}
+{%- endmacro %}
+
 {#- on-run-start (dbt_project.yml): once per invocation, not in each model's hook, where two
     models building at once would conflict creating it. -#}
 {% macro create_incremental_state() -%}
-    {%- if target.type != 'spark' %}
+    {%- if target.type == 'duckdb' %}
     create schema if not exists "{{ target.database }}"."intermediate";
     create table if not exists {{ incremental_state() }} (
         model varchar primary key,
@@ -108,16 +143,14 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The models that touched_invoices() and the hooks read, rendered where dbt parses the model (a
-    `-- depends_on:` comment): inside is_incremental() blocks dbt would not see them. The raw
-    sources need no declaring: they are loaded before any model runs. -#}
+{#- The models that touched_invoices() and the hooks read (rendered by touched_invoices_cte). The
+    raw sources need no declaring: they are loaded before any model runs. -#}
 {% macro invoice_increment_inputs() -%}
     {{ ref('int_invoices_resolved') }}, {{ ref('int_as_of') }}, {{ ref('int_fx_rates') }}
 {%- endmacro %}
 
 {#- post_hook: what this build of the model has seen, for its next incremental run. -#}
 {% macro record_invoice_increment() -%}
-    {%- if target.type != 'spark' %}
     insert or replace into {{ incremental_state() }}
     select
         '{{ this.identifier }}',
@@ -134,5 +167,4 @@
         (select as_of_date from {{ ref('int_as_of') }}),
         {{ fx_checksum() }},
         {{ invoice_settings() }}
-    {%- endif %}
 {%- endmacro %}

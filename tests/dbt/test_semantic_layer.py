@@ -1,17 +1,12 @@
 """The MetricFlow semantic layer answers `mf query` on the golden warehouse with the marts' numbers
 (worked out by hand in test_golden.py), through the read-only `published` profile target."""
 
-import csv
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from orchestration.config import DBT_PROJECT_DIR, load_settings
-
-MF = Path(sys.executable).with_name("mf")
+from orchestration.config import load_settings
+from tests.semantic import metricflow
 
 
 @pytest.fixture(scope="module")
@@ -22,31 +17,7 @@ def mf(golden_warehouse, tmp_path_factory):
     settings = load_settings(
         {"ARREARS_WAREHOUSE": str(published), "ARREARS_PUBLISHED": str(published)}
     )
-    env = {
-        **settings.subprocess_env(),
-        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-        "DBT_LOG_PATH": str(root / "logs"),
-    }
-    # mf always reads dbt_project/target/semantic_manifest.json; write it for a catalog named
-    # `arrears`, as the pipeline's own parse does.
-    parsed = subprocess.run(
-        [str(MF.with_name("dbt")), "parse", "--quiet"], cwd=DBT_PROJECT_DIR, env=env,
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
-
-    def query(*args: str) -> list[dict]:
-        out = root / "result.csv"
-        result = subprocess.run(
-            [str(MF), "query", *args, "--csv", str(out)],
-            cwd=DBT_PROJECT_DIR, env={**env, "DBT_TARGET": "published"},
-            capture_output=True, text=True,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        with out.open() as fh:
-            return list(csv.DictReader(fh))
-
-    return query
+    return metricflow(settings, published, root)
 
 
 def test_delinquency_metrics_by_day(mf):

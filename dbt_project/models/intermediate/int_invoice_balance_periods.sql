@@ -2,29 +2,14 @@
 -- period starts whenever money moves (ledger) or the invoice crosses an ageing-bucket boundary.
 -- Balances are end-of-day. Daily history then costs O(events), not O(invoices x days).
 -- Incremental on the touched invoices, as the ledger (macros/incremental_invoices.sql).
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        unique_key='invoice_id',
-        incremental_strategy='delete+insert',
-        pre_hook="{{ delete_touched_invoices() }}",
-        post_hook="{{ record_invoice_increment() }}",
-    )
-}}
--- depends_on: {{ invoice_increment_inputs() }}
+{{ config(**invoice_increment_config()) }}
 with
-{% if is_incremental() %}
-    touched as (
-        {{ touched_invoices() }}
-    ),
-{% endif %}
+{{ touched_invoices_cte() }}
 ledger as (
     -- Refunds and chargebacks (balance_sign 0) do not change what is owed.
     select * from {{ ref('int_invoice_ledger') }}
     where balance_sign != 0
-    {% if is_incremental() %}
-        and invoice_id in (select invoice_id from touched)
-    {% endif %}
+    {{ only_touched_invoices('and') }}
 ),
 
 invoices as (
@@ -34,9 +19,7 @@ invoices as (
         issue_date
     from {{ ref('int_invoices_resolved') }}
     where is_receivable
-    {% if is_incremental() %}
-        and invoice_id in (select invoice_id from touched)
-    {% endif %}
+    {{ only_touched_invoices('and') }}
 ),
 
 -- After its last money movement an invoice's balance never changes: when that balance is nil,

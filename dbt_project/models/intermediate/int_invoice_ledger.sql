@@ -17,28 +17,13 @@
 --
 -- Incremental (macros/incremental_invoices.sql): each run rebuilds the rows of the invoices that
 -- what was loaded since its last run can change, and keeps the others.
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        unique_key='invoice_id',
-        incremental_strategy='delete+insert',
-        pre_hook="{{ delete_touched_invoices() }}",
-        post_hook="{{ record_invoice_increment() }}",
-    )
-}}
--- depends_on: {{ invoice_increment_inputs() }}
+{{ config(**invoice_increment_config()) }}
 with
-{% if is_incremental() %}
-    touched as (
-        {{ touched_invoices() }}
-    ),
-{% endif %}
+{{ touched_invoices_cte() }}
 invoices as (
     select * from {{ ref('int_invoices_resolved') }}
     where is_receivable
-    {% if is_incremental() %}
-        and invoice_id in (select invoice_id from touched)
-    {% endif %}
+    {{ only_touched_invoices('and') }}
 ),
 
 attempt_payments as (
@@ -53,9 +38,7 @@ attempt_payments as (
         ) as paid_before
     from {{ ref('fct_payment_attempts') }} as attempts
     where attempts.is_success and attempts.invoice_id is not null
-    {% if is_incremental() %}
-        and attempts.invoice_id in (select invoice_id from touched)
-    {% endif %}
+    {{ only_touched_invoices('and', 'attempts.invoice_id') }}
 ),
 
 capped_attempt_payments as (

@@ -17,28 +17,13 @@
 --
 -- Incremental on the touched invoices, as the ledger (macros/incremental_invoices.sql); they include
 -- the invoices whose due date the as-of date passed since the last run (late_payment).
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        unique_key='invoice_id',
-        incremental_strategy='delete+insert',
-        pre_hook="{{ delete_touched_invoices() }}",
-        post_hook="{{ record_invoice_increment() }}",
-    )
-}}
--- depends_on: {{ invoice_increment_inputs() }}
+{{ config(**invoice_increment_config()) }}
 with
-{% if is_incremental() %}
-    touched as (
-        {{ touched_invoices() }}
-    ),
-{% endif %}
+{{ touched_invoices_cte() }}
 invoices as (
     select * from {{ ref('int_invoices_resolved') }}
     where is_receivable
-    {% if is_incremental() %}
-        and invoice_id in (select invoice_id from touched)
-    {% endif %}
+    {{ only_touched_invoices('and') }}
 ),
 
 as_of as (
@@ -48,9 +33,7 @@ as_of as (
 attempts as (
     select * from {{ ref('fct_payment_attempts') }}
     where invoice_id is not null
-    {% if is_incremental() %}
-        and invoice_id in (select invoice_id from touched)
-    {% endif %}
+    {{ only_touched_invoices('and') }}
 ),
 
 first_failures as (

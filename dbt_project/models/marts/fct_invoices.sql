@@ -6,28 +6,12 @@
 -- the closing rate, whether the recovery window elapsed) are computed last, from the facts alone:
 -- when the as-of date moved, every kept row is re-projected from its stored facts, which reads
 -- this table instead of the ledger and every attempt.
-{{
-    config(
-        materialized='table' if target.type == 'spark' else 'incremental',
-        unique_key='invoice_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        pre_hook="{{ delete_touched_invoices() }}",
-        post_hook="{{ record_invoice_increment() }}",
-    )
-}}
--- depends_on: {{ invoice_increment_inputs() }}
+{{ config(**invoice_increment_config(on_schema_change='fail')) }}
 with
-{% if is_incremental() %}
-    touched as (
-        {{ touched_invoices() }}
-    ),
-{% endif %}
+{{ touched_invoices_cte() }}
 invoices as (
     select * from {{ ref('int_invoices_resolved') }}
-    {% if is_incremental() %}
-        where invoice_id in (select invoice_id from touched)
-    {% endif %}
+    {{ only_touched_invoices('where') }}
 ),
 
 as_of as (
@@ -49,9 +33,7 @@ ledger_totals as (
             as amount_returned_reporting,
         sum(balance_sign * amount_reporting) as amount_open_reporting
     from {{ ref('int_invoice_ledger') }}
-    {% if is_incremental() %}
-        where invoice_id in (select invoice_id from touched)
-    {% endif %}
+    {{ only_touched_invoices('where') }}
     group by invoice_id
 ),
 
@@ -62,9 +44,7 @@ attempt_counts as (
         count(*) filter (where not is_success) as failed_attempt_count
     from {{ ref('fct_payment_attempts') }}
     where invoice_id is not null
-    {% if is_incremental() %}
-        and invoice_id in (select invoice_id from touched)
-    {% endif %}
+    {{ only_touched_invoices('and') }}
     group by invoice_id
 ),
 

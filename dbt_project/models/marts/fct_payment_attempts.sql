@@ -110,8 +110,12 @@ select
     -- Half up on the whole seconds, not round() of a double: 83,898 s is 23.305 h, which DuckDB's
     -- double rounds down and Spark's decimal up; both now give 23.31.
     cast(
-        floor(({{ date_diff('second', "sequenced.previous_attempted_at", "sequenced.attempted_at") }} * 100 + 1800) / 3600) / 100
-        as decimal(10, 2)
+        floor(
+            (
+                {{ date_diff('second', "sequenced.previous_attempted_at", "sequenced.attempted_at") }} * 100
+                + 1800
+            ) / 3600
+        ) / 100 as decimal(10, 2)
     ) as hours_since_previous_attempt,
     sequenced.used_3ds,
     sequenced.attempt_trigger,

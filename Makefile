@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install browser demo build test dev lint docs bench clean
+.PHONY: install jre browser demo build test dev lint docs bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed jre
 
 # uv installs the locked stack ~6x faster than pip; the lock is requirements.lock.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -15,6 +15,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	python3 -m uv pip sync -q --python $(BIN)/python requirements.lock
 	python3 -m uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $@
+
+# A Java runtime for the Spark engine (pyspark starts a JVM): Debian's, when `java` is missing.
+jre:
+	@command -v java >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless)
 
 # Debian's chromium for the dashboard browser tests (Playwright never downloads its own).
 browser:

@@ -15,6 +15,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 ALERT_QUALITY = BENCH_DIR / "results" / "alert_quality.md"
 RISK_SCORE = BENCH_DIR / "results" / "risk_score.md"  # benchmarks/risk_score.py
 FIXED_COSTS = BENCH_DIR / "results" / "fixed_costs.md"  # benchmarks/fixed_costs.py --write
+SPARK = BENCH_DIR / "results" / "spark.md"  # benchmarks/spark.py
 
 # The targets on the 2-core, 24 GB reference machine.
 FULL_BUILD_S = 300
@@ -231,6 +232,15 @@ def render(results: list[dict], smoke: bool = False) -> str:
         ]
         body = RISK_SCORE.read_text().strip().splitlines()
         lines += [("#" + line if line.startswith("#") else line) for line in body] + [""]
+    if SPARK.exists() and not smoke:
+        lines += [
+            "## Spark (local session) beside DuckDB",
+            "",
+            f"From `{SPARK.relative_to(BENCH_DIR.parent)}`:",
+            "",
+            SPARK.read_text().strip(),
+            "",
+        ]
     lines += _closing(by_size)
     return "\n".join(lines).rstrip() + "\n"
 

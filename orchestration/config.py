@@ -20,6 +20,10 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # else test ones), `live`, `test` or `all` (docs/connectors.md).
 LIVEMODES = ("auto", "live", "test", "all")
 
+# Which engine dbt builds the models on (docs/spark.md): DuckDB in one file, or Apache Spark
+# (a local session here; a cluster or Databricks through another dbt target).
+ENGINES = ("duckdb", "spark")
+
 
 @dataclass(frozen=True)
 class AlertChannelSettings:
@@ -53,6 +57,9 @@ class Settings:
     # disk instead, so a build's several processes stay within a laptop's memory.
     duckdb_memory_limit: str = "4GB"
     dbt_threads: int = 2  # models dbt builds at once
+    engine: str = "duckdb"  # one of ENGINES
+    # The local Spark session's driver heap (the whole local[2] "cluster" lives in it).
+    spark_driver_memory: str = "2g"
     # Salt of the stable customer hash in the analyst-facing marts (dbt var `pii_hash_salt`).
     pii_salt: str = field(default="arrears", repr=False)
     port: int = 8501  # where `arrears serve` listens
@@ -71,6 +78,12 @@ class Settings:
     stripe_api_key: str | None = field(default=None, repr=False)  # optional live pull
     # Optional dashboard access gate (Streamlit secrets take precedence, see dashboards/).
     dashboard_password: str | None = field(default=None, repr=False)
+
+    @property
+    def spark_dir(self) -> Path:
+        """The local Spark session's files: raw tables exported as Parquet (`raw/`), the table
+        warehouse (`warehouse/`) and its Hive metastore (`metastore/`)."""
+        return self.home / "spark"
 
     @property
     def alerts_log_path(self) -> Path:
@@ -113,6 +126,9 @@ class Settings:
             ARREARS_REPORTING_CURRENCY=self.reporting_currency,
             ARREARS_DUCKDB_MEMORY_LIMIT=self.duckdb_memory_limit,
             ARREARS_DBT_THREADS=str(self.dbt_threads),
+            ARREARS_ENGINE=self.engine,
+            ARREARS_SPARK_DIR=str(self.spark_dir),
+            ARREARS_SPARK_DRIVER_MEMORY=self.spark_driver_memory,
             ARREARS_PII_SALT=self.pii_salt,
             ARREARS_PORT=str(self.port),
             DAGSTER_HOME=str(self.dagster_home),
@@ -134,6 +150,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
     sources = path("ARREARS_SOURCES", home / "sources")
     port = int(env.get("ARREARS_PORT") or default_of("port"))
+    engine = (env.get("ARREARS_ENGINE") or default_of("engine")).lower()
+    if engine not in ENGINES:
+        raise ValueError(f"ARREARS_ENGINE={engine!r}: expected one of {', '.join(ENGINES)}")
     return Settings(
         home=home,
         warehouse_path=path("ARREARS_WAREHOUSE", home / "warehouse" / "arrears.duckdb"),
@@ -148,6 +167,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         duckdb_memory_limit=env.get("ARREARS_DUCKDB_MEMORY_LIMIT")
         or default_of("duckdb_memory_limit"),
         dbt_threads=int(env.get("ARREARS_DBT_THREADS") or default_of("dbt_threads")),
+        engine=engine,
+        spark_driver_memory=env.get("ARREARS_SPARK_DRIVER_MEMORY")
+        or default_of("spark_driver_memory"),
         pii_salt=env.get("ARREARS_PII_SALT") or default_of("pii_salt"),
         port=port,
         alert_cooldown_hours=float(

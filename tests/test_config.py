@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 
 from orchestration.config import (
@@ -71,6 +72,8 @@ def test_load_settings_with_an_empty_environment():
         dashboard_url="http://localhost:8501",
         duckdb_memory_limit="4GB",
         dbt_threads=2,
+        engine="duckdb",  # Spark only when asked for (docs/spark.md)
+        spark_driver_memory="2g",
         pii_salt="arrears",  # set your own: the default makes customer hashes guessable
         port=8501,
         alert_cooldown_hours=3.0,
@@ -122,6 +125,8 @@ def test_dbt_project_vars_and_their_environment_defaults():
         "dunning_attribution_days": 7,
         "plan_grace_days": 7,
         "pii_hash_salt": "{{ env_var('ARREARS_PII_SALT') }}",
+        # The Spark engine's raw tables (docs/spark.md); read by the register_spark_raw hook.
+        "spark_raw_dir": "{{ env_var('ARREARS_SPARK_DIR') }}/raw",
         # Failure-rate monitoring's floor and history (boundaries: _monitoring_intermediate.yml
         # failure_rate_windows_are_judged_from_the_volume_floor_with_a_baseline).
         "failure_rate_min_score": 6,
@@ -260,3 +265,18 @@ def test_alert_channels_built_by_hand_default_like_unset_settings():
 
     configured = channels_from_settings(load_settings({}))
     assert replace(configured, log_path=None, dashboard_url=None) == AlertChannels()
+
+
+def test_the_engine_is_read_once_and_an_unknown_one_stops_the_start():
+    settings = load_settings({"ARREARS_ENGINE": "Spark", "ARREARS_SPARK_DRIVER_MEMORY": "3g"})
+    assert (settings.engine, settings.spark_driver_memory) == ("spark", "3g")
+    # dbt's profile picks its target from the export (profiles.yml), so dbt run by hand follows it.
+    assert {
+        k: settings.exports()[k] for k in ("ARREARS_ENGINE", "ARREARS_SPARK_DRIVER_MEMORY")
+    } == {
+        "ARREARS_ENGINE": "spark",
+        "ARREARS_SPARK_DRIVER_MEMORY": "3g",
+    }
+    assert settings.exports()["ARREARS_SPARK_DIR"] == str(settings.home / "spark")
+    with pytest.raises(ValueError, match="ARREARS_ENGINE='postgres'"):
+        load_settings({"ARREARS_ENGINE": "postgres"})

@@ -11,5 +11,5 @@
 
 {#- Days past due between two dates, as in DOMAIN.md: whole days from the due date. -#}
 {% macro days_past_due(due_date, as_of_date) -%}
-    date_diff('day', {{ due_date }}, {{ as_of_date }})
+    {{ date_diff('day', due_date, as_of_date) }}
 {%- endmacro %}

@@ -8,9 +8,9 @@
         coverage.coverage_start_date,
         coverage.coverage_end_date
     from {{ ref('int_data_coverage') }} as coverage
-    cross join unnest(generate_series(
-        date_trunc('month', coverage.coverage_start_date),
-        date_trunc('month', coverage.coverage_end_date),
-        interval 1 month
-    )) as spine (month_start)
+    cross join {{ series_table(
+        "date_trunc('month', coverage.coverage_start_date)",
+        "date_trunc('month', coverage.coverage_end_date)",
+        'interval 1 month',
+    ) }} as spine (month_start)
 {%- endmacro %}

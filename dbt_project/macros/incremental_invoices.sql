@@ -5,7 +5,12 @@
     Each model records in `intermediate._incremental_state`, in its own transaction (post-hook,
     committed with the model's rows), what its rows were built from: the newest raw load, the
     as-of date, the FX table's checksum and the settings they depend on. A build killed mid-model
-    rolls back both, so the next run recomputes the same invoices. -#}
+    rolls back both, so the next run recomputes the same invoices.
+
+    Only DuckDB builds them incrementally. On any other target (Spark, docs/spark.md) the config
+    makes them plain tables without hooks, as fct_payment_attempts: every Spark build is a full one
+    and Parquet tables have no delete. The state table's SQL (hash(), `insert or replace`) stays
+    DuckDB SQL and renders on DuckDB only. -#}
 
 {% macro incremental_state() -%}
     "{{ target.database }}"."intermediate"."_incremental_state"
@@ -83,8 +88,12 @@
     ) where invoice_id is not null
 {%- endmacro %}
 
-{#- The config of an invoice-level incremental model: `{{ config(**invoice_increment_config()) }}`. -#}
+{#- The config of an invoice-level incremental model: `{{ config(**invoice_increment_config()) }}`.
+    The engine is chosen here, so the models carry no engine logic. -#}
 {% macro invoice_increment_config(on_schema_change='ignore') -%}
+    {%- if target.type != 'duckdb' -%}
+        {%- do return({'materialized': 'table'}) -%}
+    {%- endif -%}
     {%- do return({
         'materialized': 'incremental',
         'unique_key': 'invoice_id',
@@ -116,6 +125,7 @@
 {#- on-run-start (dbt_project.yml): once per invocation, not in each model's hook, where two
     models building at once would conflict creating it. -#}
 {% macro create_incremental_state() -%}
+    {%- if target.type == 'duckdb' %}
     create schema if not exists "{{ target.database }}"."intermediate";
     create table if not exists {{ incremental_state() }} (
         model varchar primary key,
@@ -124,6 +134,7 @@
         fx_checksum varchar,
         settings varchar
     )
+    {%- endif %}
 {%- endmacro %}
 
 {#- pre_hook: in an incremental run, the touched invoices' rows are deleted first (delete+insert

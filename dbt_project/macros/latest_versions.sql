@@ -5,6 +5,10 @@
 {#- only_keys: a query of the keys wanted (an incremental model's scope). The other keys' versions
     are then not ranked at all: DuckDB does not push a semi join below the window. -#}
 {% macro latest_versions(relation, key, only_keys=none) -%}
+    {{ return(adapter.dispatch('latest_versions')(relation, key, only_keys)) }}
+{%- endmacro %}
+
+{% macro default__latest_versions(relation, key, only_keys) -%}
     select * from {{ relation }}
     where rowid in (
         select rowid from {{ relation }}
@@ -16,4 +20,17 @@
             order by updated_at desc, _loaded_at desc, _source_row desc
         ) = 1
     )
+{%- endmacro %}
+
+
+{#- Spark has no rowid: whole rows are ranked (its sort spills across the cluster instead). -#}
+{% macro spark__latest_versions(relation, key, only_keys) -%}
+    select * from {{ relation }}
+    {%- if only_keys %}
+    where {{ key }} in ({{ only_keys }})
+    {%- endif %}
+    qualify row_number() over (
+        partition by {{ key }}
+        order by updated_at desc, _loaded_at desc, _source_row desc
+    ) = 1
 {%- endmacro %}

@@ -2,7 +2,8 @@
     as (dimension, group_value, the row's columns): the customer's verification status, verified
     or not (from the calling query's `customers` CTE), and, for a card payment, whether it used
     3-D Secure (`card_payment` holds used_3ds and payment_method, reached through
-    `card_payment_join`). Invoices and successful payments are grouped by this one rule. -#}
+    `card_payment_join`). Invoices and successful payments are grouped by this one rule. The
+    branches share their columns in order, so a positional `union all` (Spark has no `by name`). -#}
 {% macro prevention_groups(relation, card_payment, card_payment_join='') %}
     select
         'verification_status' as dimension,
@@ -10,14 +11,14 @@
         {{ relation }}.*
     from {{ relation }}
     left join customers on {{ relation }}.customer_id = customers.customer_id
-    union all by name
+    union all
     select
         'is_verified' as dimension,
         case when customers.is_verified then 'verified' else 'not_verified' end as group_value,
         {{ relation }}.*
     from {{ relation }}
     left join customers on {{ relation }}.customer_id = customers.customer_id
-    union all by name
+    union all
     select
         'used_3ds' as dimension,
         case

@@ -41,7 +41,7 @@ cohorts as (
 ),
 
 days as (
-    select unnest(generate_series(0, {{ var('recovery_window_days') }}))::integer as days_since_entered
+    select {{ series(0, var('recovery_window_days'), cast='integer') }} as days_since_entered
 ),
 
 curve as (

@@ -15,6 +15,6 @@ with observations as (
 
 select
     customer_id,
-    arg_max(payment_method, observed_at) as payment_method
+    max_by(payment_method, observed_at) as payment_method
 from observations
 group by customer_id

@@ -21,12 +21,17 @@ grid as (
 ),
 
 priced as (
-    -- Before a currency's first row, its first rate applies.
+    -- A currency's latest rate on or before each break (an equality join, then the last rate
+    -- seen: portable where an ASOF join is not, and as quick on this seed's ~11k rows); before
+    -- its first row, its first rate applies.
     select
         grid.currency,
         grid.valid_from,
         coalesce(
-            seed.rate_to_eur,
+            {{ last_non_null('seed.rate_to_eur') }} over (
+                partition by grid.currency order by grid.valid_from
+                rows between unbounded preceding and current row
+            ),
             (
                 select first.rate_to_eur from seed as first
                 where first.currency = grid.currency
@@ -34,8 +39,8 @@ priced as (
             )
         ) as rate_to_eur
     from grid
-    asof left join seed
-        on grid.currency = seed.currency and grid.valid_from >= seed.valid_from
+    left join seed
+        on grid.currency = seed.currency and grid.valid_from = seed.valid_from
 ),
 
 reporting as (

@@ -41,9 +41,9 @@ first_failures as (
         attempts.invoice_id,
         min(attempts.attempted_at) as first_attempt_at,
         min(attempts.attempted_at) filter (where not attempts.is_success) as first_failed_attempt_at,
-        arg_min(attempts.payment_method, attempts.attempted_at) filter (where not attempts.is_success)
+        min_by(attempts.payment_method, attempts.attempted_at) filter (where not attempts.is_success)
             as first_failed_method,
-        arg_min(attempts.card_fingerprint, attempts.attempted_at) filter (where not attempts.is_success)
+        min_by(attempts.card_fingerprint, attempts.attempted_at) filter (where not attempts.is_success)
             as first_failed_card
     from attempts
     inner join invoices on attempts.invoice_id = invoices.invoice_id
@@ -101,9 +101,9 @@ recovery as (
 paying_attempts as (
     select
         recovery.invoice_id,
-        arg_max(attempts.attempt_trigger, attempts.attempted_at) as paying_trigger,
-        arg_max(attempts.payment_method, attempts.attempted_at) as paying_method,
-        arg_max(attempts.card_fingerprint, attempts.attempted_at) as paying_card
+        max_by(attempts.attempt_trigger, attempts.attempted_at) as paying_trigger,
+        max_by(attempts.payment_method, attempts.attempted_at) as paying_method,
+        max_by(attempts.card_fingerprint, attempts.attempted_at) as paying_card
     from recovery
     inner join attempts on recovery.invoice_id = attempts.invoice_id
     where attempts.is_success and attempts.attempted_at <= recovery.recovered_at
@@ -144,7 +144,7 @@ reminded as (
     where (messages.invoice_id = recovery.invoice_id or messages.invoice_id is null)
         and messages.sent_at <= recovery.recovered_at
         and messages.sent_at
-        >= recovery.recovered_at - to_days({{ var('dunning_attribution_days') }})
+        >= recovery.recovered_at - {{ days_interval(var('dunning_attribution_days')) }}
 )
 
 select
@@ -154,7 +154,7 @@ select
     recovery.recovery_population,
     recovery.entered_recovery_at,
     recovery.recovered_at,
-    date_diff('day', recovery.entered_recovery_at::date, recovery.recovered_at::date)
+    {{ date_diff('day', "recovery.entered_recovery_at::date", "recovery.recovered_at::date") }}
         as days_to_recovery,
     case
         when recovery.recovered_at is null then null

@@ -56,7 +56,7 @@ resolved as (
 )
 
 select
-    resolved.* exclude (written_off_at, resolved_written_off_at),
+    {{ star_except(['written_off_at', 'resolved_written_off_at'], 'resolved') }},
     resolved.resolved_written_off_at as written_off_at,
     resolved.issued_at::date as issue_date,
     resolved.due_at::date as due_date,

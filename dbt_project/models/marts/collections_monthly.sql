@@ -181,7 +181,7 @@ assembled as (
         months.month_end,
         months.coverage_start,
         months.is_complete_month,
-        date_diff('day', months.coverage_start, months.month_end) + 1 as days_in_period,
+        {{ date_diff('day', "months.coverage_start", "months.month_end") }} + 1 as days_in_period,
         coalesce(lag(balances.closing) over (order by months.month_start), 0) as opening,
         coalesce(flows.billed, 0) as billed,
         coalesce(flows.collected, 0) as collected,
@@ -191,7 +191,7 @@ assembled as (
         coalesce(balances.closing_current, 0) as closing_current,
         coalesce(balances.closing_at_closing_rate, 0) as closing_at_closing_rate,
         coalesce(billing_cohorts.cohort_written_off, 0) as cohort_written_off,
-        roll_rates.* exclude (month_start),
+        {{ star_except(['month_start'], 'roll_rates') }},
         -- No subscriptions loaded: the cross join has no rows, and 0 (not null) is the truth.
         coalesce(churn.active_at_month_start, 0) as active_at_month_start,
         coalesce(churn.involuntary_cancellations, 0) as involuntary_cancellations,

@@ -17,7 +17,7 @@ subscription_counts as (
 
 select
     customers.customer_id,
-    sha256('{{ var("pii_hash_salt") }}' || lower(trim(customers.email))) as customer_hash,
+    {{ sha256_hex("'" ~ var('pii_hash_salt') ~ "' || lower(trim(customers.email))") }} as customer_hash,
     case
         when customers.email like '%_@_%'
             then left(trim(customers.email), 1) || '***@***.'
@@ -25,7 +25,9 @@ select
     end as email_masked,
     case
         when customers.email like '%_@_%'
-            then sha256('{{ var("pii_hash_salt") }}' || lower(split_part(trim(customers.email), '@', -1)))
+            then {{ sha256_hex(
+                "'" ~ var('pii_hash_salt') ~ "' || lower(split_part(trim(customers.email), '@', -1))"
+            ) }}
     end as email_domain_hash,
     customers.country,
     customers.verification_status,

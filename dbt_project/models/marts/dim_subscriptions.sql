@@ -11,7 +11,7 @@ as_of as (
 first_invoices as (
     select
         subscription_id,
-        arg_min(invoice_id, issued_at) as first_invoice_id
+        min_by(invoice_id, issued_at) as first_invoice_id
     from {{ ref('int_invoices_resolved') }}
     where is_receivable
     group by subscription_id

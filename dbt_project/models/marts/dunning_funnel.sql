@@ -19,12 +19,12 @@ outcomes as (
         messages.clicked_at is not null as is_clicked,
         messages.invoice_id is not null
         and (invoices.fully_paid_at is null or invoices.fully_paid_at > messages.sent_at)
-        and messages.sent_at + to_days({{ var('dunning_attribution_days') }}) <= as_of.as_of_at
+        and messages.sent_at + {{ days_interval(var('dunning_attribution_days')) }} <= as_of.as_of_at
             as is_measured,
         coalesce(
             invoices.fully_paid_at > messages.sent_at
             and invoices.fully_paid_at
-            <= messages.sent_at + to_days({{ var('dunning_attribution_days') }}),
+            <= messages.sent_at + {{ days_interval(var('dunning_attribution_days')) }},
             false
         ) as is_paid_in_window
     from messages

@@ -1,9 +1,10 @@
 -- One row per payment attempt. Incremental: each run rebuilds every attempt of each invoice that
 -- got a new or updated attempt since the last run, because a late-arriving attempt renumbers its
--- siblings (attempt_number, hours_since_previous_attempt).
+-- siblings (attempt_number, hours_since_previous_attempt). On Spark, whose builds are always full
+-- (orchestration/spark.py), a table: Parquet tables support no delete+insert.
 {{
     config(
-        materialized='incremental',
+        materialized='table' if target.type == 'spark' else 'incremental',
         unique_key='attempt_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
@@ -106,8 +107,16 @@ select
         else coalesce(decline_codes.decline_class, 'unknown')
     end as decline_class,
     sequenced.attempt_number::integer as attempt_number,
-    round(date_diff('second', sequenced.previous_attempted_at, sequenced.attempted_at) / 3600.0, 2)
-    ::decimal(10, 2) as hours_since_previous_attempt,
+    -- Half up on the whole seconds, not round() of a double: 83,898 s is 23.305 h, which DuckDB's
+    -- double rounds down and Spark's decimal up; both now give 23.31.
+    cast(
+        floor(
+            (
+                {{ date_diff('second', "sequenced.previous_attempted_at", "sequenced.attempted_at") }} * 100
+                + 1800
+            ) / 3600
+        ) / 100 as decimal(10, 2)
+    ) as hours_since_previous_attempt,
     sequenced.used_3ds,
     sequenced.attempt_trigger,
     sequenced.attempt_number > 1 as is_retry,

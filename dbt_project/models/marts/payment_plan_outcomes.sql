@@ -26,14 +26,14 @@ instalments as (
     select
         instalments.*,
         (
-            instalments.paid_at > instalments.due_at + to_days({{ var('plan_grace_days') }})
+            instalments.paid_at > instalments.due_at + {{ days_interval(var('plan_grace_days')) }}
             or (
                 instalments.paid_at is null
-                and as_of.as_of_at > instalments.due_at + to_days({{ var('plan_grace_days') }})
+                and as_of.as_of_at > instalments.due_at + {{ days_interval(var('plan_grace_days')) }}
             )
         )
         and coalesce(
-            instalments.due_at + to_days({{ var('plan_grace_days') }})
+            instalments.due_at + {{ days_interval(var('plan_grace_days')) }}
             < cancellations.cancelled_at,
             true
         ) as is_missed
@@ -48,7 +48,7 @@ per_plan as (
         count(*) as instalments_scheduled,
         count(*) filter (where paid_at is not null) as instalments_paid,
         count(*) filter (where is_missed) as instalments_missed,
-        min(due_at + to_days({{ var('plan_grace_days') }})) filter (where is_missed) as broken_at,
+        min(due_at + {{ days_interval(var('plan_grace_days')) }}) filter (where is_missed) as broken_at,
         max(paid_at) as last_paid_at,
         coalesce(sum(amount) filter (where paid_at is not null), 0) as amount_collected
     from instalments

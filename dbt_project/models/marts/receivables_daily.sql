@@ -46,9 +46,9 @@ invoice_deltas as (
         boundary.sign * (ageing_bucket != 'current')::int as past_due_invoices,
         boundary.sign * amount_open * (ageing_bucket != 'current')::int as past_due_amount
     from invoice_periods
-    cross join lateral (
-        values (invoice_periods.start_date, 1), (invoice_periods.end_date, -1)
-    ) as boundary (date_day, sign)
+    cross join {{ lateral_values(
+        [['invoice_periods.start_date', '1'], ['invoice_periods.end_date', '-1']], ['date_day', 'sign']
+    ) }} as boundary (date_day, sign)
 ),
 
 subscriptions as (
@@ -126,32 +126,35 @@ delinquent_spells as (
 ),
 
 subscription_deltas as (
-    -- Columns it does not set are null after `union all by name`, and sums skip them.
+    -- Each branch sets its own columns and leaves the others null, which sums skip (a
+    -- positional union: Spark has no `union all by name`).
     select
         subscriptions.plan,
         subscriptions.country,
         subscriptions.payment_method,
         subscriptions.currency,
         boundary.date_day,
-        boundary.sign as active_subscriptions
+        boundary.sign as active_subscriptions,
+        null as delinquent_subscriptions,
+        null as revenue_at_risk_reporting
     from subscriptions
-    cross join
-        lateral (
-            values (subscriptions.active_from, 1), (subscriptions.active_to, -1)
-        ) as boundary (date_day, sign)
-    union all by name
+    cross join {{ lateral_values(
+        [['subscriptions.active_from', '1'], ['subscriptions.active_to', '-1']], ['date_day', 'sign']
+    ) }} as boundary (date_day, sign)
+    union all
     select
         delinquent_spells.plan,
         delinquent_spells.country,
         delinquent_spells.payment_method,
         delinquent_spells.currency,
         boundary.date_day,
+        null as active_subscriptions,
         boundary.sign as delinquent_subscriptions,
         boundary.sign * delinquent_spells.mrr_reporting as revenue_at_risk_reporting
     from delinquent_spells
-    cross join lateral (
-        values (delinquent_spells.spell_from, 1), (delinquent_spells.spell_to, -1)
-    ) as boundary (date_day, sign)
+    cross join {{ lateral_values(
+        [['delinquent_spells.spell_from', '1'], ['delinquent_spells.spell_to', '-1']], ['date_day', 'sign']
+    ) }} as boundary (date_day, sign)
 ),
 
 daily_deltas as (
@@ -175,20 +178,59 @@ daily_deltas as (
         sum(delinquent_subscriptions) as delinquent_subscriptions,
         sum(revenue_at_risk_reporting) as revenue_at_risk_reporting
     from (
-        select * from invoice_deltas
-        union all by name
-        select * from subscription_deltas
+        select
+            plan,
+            country,
+            payment_method,
+            currency,
+            date_day,
+            open_invoices,
+            open_amount,
+            open_amount_reporting,
+            current_reporting,
+            past_due_1_30_reporting,
+            past_due_31_60_reporting,
+            past_due_61_90_reporting,
+            past_due_91_plus_reporting,
+            past_due_invoices,
+            past_due_amount,
+            null as active_subscriptions,
+            null as delinquent_subscriptions,
+            null as revenue_at_risk_reporting
+        from invoice_deltas
+        union all
+        select
+            plan,
+            country,
+            payment_method,
+            currency,
+            date_day,
+            null as open_invoices,
+            null as open_amount,
+            null as open_amount_reporting,
+            null as current_reporting,
+            null as past_due_1_30_reporting,
+            null as past_due_31_60_reporting,
+            null as past_due_61_90_reporting,
+            null as past_due_91_plus_reporting,
+            null as past_due_invoices,
+            null as past_due_amount,
+            active_subscriptions,
+            delinquent_subscriptions,
+            revenue_at_risk_reporting
+        from subscription_deltas
     ) as all_deltas
     where date_day <= (select as_of_date from as_of)
     group by all
 ),
 
 spine as (
-    select unnest(generate_series(
-        (select min(date_day) from daily_deltas),
-        (select as_of_date from as_of),
-        interval 1 day
-    ))::date as date_day
+    select {{ series(
+        '(select min(date_day) from daily_deltas)',
+        '(select as_of_date from as_of)',
+        'interval 1 day',
+        cast='date',
+    ) }} as date_day
 ),
 
 segment_days as (

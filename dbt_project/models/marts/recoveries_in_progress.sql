@@ -23,8 +23,8 @@ last_attempts as (
         invoice_id,
         count(*) as attempts,
         max(attempted_at) as last_attempt_at,
-        arg_max(decline_code, attempted_at) as last_decline_code,
-        arg_max(decline_class, attempted_at) as last_decline_class
+        max_by(decline_code, attempted_at) as last_decline_code,
+        max_by(decline_class, attempted_at) as last_decline_class
     from {{ ref('fct_payment_attempts') }}
     where invoice_id in (select invoice_id from in_recovery)
     group by invoice_id
@@ -34,7 +34,7 @@ last_messages as (
     select
         invoice_id,
         max(sent_at) as last_message_at,
-        arg_max(template, sent_at) as last_message_template
+        max_by(template, sent_at) as last_message_template
     from {{ ref('fct_dunning_messages') }}
     where invoice_id in (select invoice_id from in_recovery)
     group by invoice_id
@@ -81,7 +81,7 @@ select
     in_recovery.due_at,
     in_recovery.days_past_due,
     in_recovery.entered_recovery_at,
-    date_diff('day', in_recovery.entered_recovery_at::date, as_of.as_of_date)::integer
+    {{ date_diff('day', "in_recovery.entered_recovery_at::date", "as_of.as_of_date") }}::integer
         as days_in_recovery,
     coalesce(last_attempts.attempts, 0)::integer as attempts,
     last_attempts.last_attempt_at,

@@ -12,12 +12,12 @@ with attempts as (
 
 sliced as (
     {%- set slices = [
-        ('attempt_number', 'attempt_number::varchar', 'attempt_number', 'true'),
+        ('attempt_number', 'attempt_number::string', 'attempt_number', 'true'),
         ('hours_since_previous_attempt', 'substr(hours_bucket, 5)', 'substr(hours_bucket, 1, 2)::int', 'is_retry'),
         ('previous_decline_class', "coalesce(previous_decline_class, 'none')", '0', 'is_retry'),
         ('previous_decline_code', "coalesce(previous_decline_code, 'none')", '0', 'is_retry'),
-        ('weekday', 'dayname(attempted_at)', 'isodow(attempted_at)', 'is_retry'),
-        ('hour_utc', "lpad(hour(attempted_at)::varchar, 2, '0')", 'hour(attempted_at)', 'is_retry'),
+        ('weekday', day_name('attempted_at'), iso_day_of_week('attempted_at'), 'is_retry'),
+        ('hour_utc', "lpad(hour(attempted_at)::string, 2, '0')", 'hour(attempted_at)', 'is_retry'),
     ] %}
     {%- for name, value, sort, condition in slices %}
         select

@@ -93,20 +93,18 @@ invoice_history as (
         count(*) filter (where invoices.is_open_past_due) as open_past_due_invoices,
         coalesce(max(invoices.days_late) filter (where invoices.is_open_past_due), 0) as days_past_due,
         count(*) filter (where invoices.written_off_at <= population.scoring_at) as invoices_written_off,
-        max_by(invoices.amount_due_reporting, invoices.issued_at, 2) as last_two_amounts
+        {{ top_n_by('invoices.amount_due_reporting', 'invoices.issued_at', 2) }} as last_two_amounts
     from population
     inner join lateral (
         select
             invoices.*,
             greatest(
-                date_diff(
+                {{ date_diff(
                     'day',
-                    invoices.due_date,
-                    case
-                        when invoices.settled_at <= population.scoring_at then invoices.settled_at::date
-                        else population.scoring_date
-                    end
-                ),
+                    'invoices.due_date',
+                    'case when invoices.settled_at <= population.scoring_at then invoices.settled_at::date'
+                    ~ ' else population.scoring_date end',
+                ) }},
                 0
             ) as days_late,
             (
@@ -134,9 +132,9 @@ attempt_history as (
             where attempts.is_recent and attempts.decline_code = 'expired_card'
         ) as expired_card_declines_90d,
         count(*) filter (where not attempts.is_success) as failed_attempts_total,
-        date_diff(
-            'day', max(attempts.attempted_at) filter (where not attempts.is_success), population.scoring_at
-        ) as days_since_last_failure,
+        {{ date_diff(
+            'day', 'max(attempts.attempted_at) filter (where not attempts.is_success)', 'population.scoring_at'
+        ) }} as days_since_last_failure,
         avg(attempts.used_3ds::integer) filter (where attempts.is_recent) as share_3ds_90d
     from population
     inner join lateral (
@@ -207,9 +205,10 @@ method_at_scoring as (
     select
         population_customers.customer_id,
         population_customers.scoring_date,
-        arg_max(method_observations.payment_method, method_observations.observed_at) as payment_method,
-        -- _null: a latest observation without an expiry leaves it unknown, not an older card's
-        arg_max_null(method_observations.card_expires_on, method_observations.observed_at) as card_expires_on
+        max_by(method_observations.payment_method, method_observations.observed_at) as payment_method,
+        -- A latest observation without an expiry leaves it unknown, not an older card's.
+        {{ value_at_max('method_observations.card_expires_on', 'method_observations.observed_at') }}
+            as card_expires_on
     from population_customers
     inner join method_observations
         on population_customers.customer_id = method_observations.customer_id
@@ -275,9 +274,13 @@ select
     coalesce(customers.country, 'unknown') as country,
     coalesce(customers.verification_status, 'unknown') as verification_status,
     coalesce(method_at_scoring.payment_method, 'unknown') as payment_method,
-    date_diff('day', population.active_from_at, population.scoring_at) as tenure_days,
-    invoice_history.last_two_amounts[1]::decimal(18, 2) as last_invoice_amount_reporting,
-    (invoice_history.last_two_amounts[1] - invoice_history.last_two_amounts[2])::decimal(18, 2)
+    {{ date_diff('day', "population.active_from_at", "population.scoring_at") }} as tenure_days,
+    {{ list_element('invoice_history.last_two_amounts', 1) }}::decimal(18, 2)
+        as last_invoice_amount_reporting,
+    (
+        {{ list_element('invoice_history.last_two_amounts', 1) }}
+        - {{ list_element('invoice_history.last_two_amounts', 2) }}
+    )::decimal(18, 2)
         as invoice_amount_change_reporting,
     coalesce(invoice_history.invoices_due, 0) as invoices_due,
     coalesce(invoice_history.invoices_paid_late, 0) as invoices_paid_late,
@@ -299,9 +302,9 @@ select
     coalesce(reminder_history.reminders_opened_90d, 0) as reminders_opened_90d,
     coalesce(reminder_history.reminders_sent_90d - reminder_history.reminders_opened_90d, 0)
         as reminders_ignored_90d,
-    date_diff(
-        'day', coalesce(method_history.last_method_update_at, customers.created_at), population.scoring_at
-    ) as payment_method_age_days,
+    {{ date_diff(
+        'day', 'coalesce(method_history.last_method_update_at, customers.created_at)', 'population.scoring_at'
+    ) }} as payment_method_age_days,
     coalesce(method_history.method_updates_90d, 0) as method_updates_90d,
     coalesce(method_history.expired_card_updates_90d, 0) as expired_card_updates_90d,
     -- A charge 30 days after the scoring date would find the card expired (null: no known card).

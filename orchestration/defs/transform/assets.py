@@ -2,12 +2,13 @@
 tests run in the same `dbt build` and show as asset checks."""
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from orchestration import build_state
+from orchestration import build_state, spark
 from orchestration.config import Settings, exported
 from orchestration.defs.ingestion.assets import WRITER_POOL
 from orchestration.defs.transform.project import arrears_dbt, dbt_resource, prepare_manifest
@@ -50,28 +51,38 @@ RISK_OUTPUT_MODELS = "path:models/marts/risk"
 def arrears_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: dg.ResourceParam[Settings]
 ):
-    yield from dbt_build(context, dbt, settings)
+    yield from dbt_build(context, dbt, settings, settings.engine)
 
 
 def dbt_build(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Settings
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: Settings, engine: str
 ) -> Iterator:
-    """`dbt build` of the selected models, their seeds and data tests."""
+    """`dbt build` of the selected models, their seeds and data tests on `engine` (one of
+    config.ENGINES)."""
     # The project's own target/ keeps dbt's partial parse between runs (writers run one at a time).
     # Unit tests check the models' logic, not the data: they run in `make test`
     # (tests/dbt/test_unit_tests.py), not in every production build.
     # dbt's profile reads the settings from its environment, which DbtCliResource copies from
     # this process's when it starts dbt: they are exported for that moment.
+    # On Spark (docs/spark.md) the raw tables go over as Parquet first, and the marts come back
+    # into the DuckDB warehouse after, where the checks, the score, alerting and publish read them.
+    if engine == "spark":
+        spark.export_raw(settings)
+        spark.reset_tables(settings)
     refresh = build_state.dbt_refresh_flags(
         settings, build_state.run_inputs(context.run.tags, settings), context.log
     )
-    with exported(settings):
+    # The profile picks its target from the exported engine (dbt_project/profiles.yml).
+    with exported(replace(settings, engine=engine)):
         invocation = dbt.cli(
             ["build", "--exclude-resource-type", "unit_test", *refresh],
             context=context,
             target_path=arrears_dbt.target_path,
         )
     yield from invocation.stream()
+    if engine == "spark":
+        counts = spark.import_marts(settings)
+        context.log.info(f"Copied {len(counts)} Spark marts into {settings.warehouse_path}")
 
 
 defs = dg.Definitions(

@@ -125,13 +125,10 @@ top_values as (
             ('card_bin', 'top_card_bins'),
             ('card_country', 'top_card_countries'),
         ] %}
-        array_to_string(
-            (
-                list(value || ' (' || n || ')' order by n desc, value asc)
-                filter (where attribute = '{{ attribute }}')
-            )[1:{{ examples }}],
-            ', '
-        ) as {{ column }}{{ "," if not loop.last }}  -- noqa: LT02
+        {{ first_values_joined(
+            "value || ' (' || n || ')'", [['n', 'desc'], ['value', 'asc']], examples,
+            where="attribute = '" ~ attribute ~ "'",
+        ) }} as {{ column }}{{ "," if not loop.last }}  -- noqa: LT02
         {%- endfor %}
     from counted
     group by incident_id
@@ -140,11 +137,11 @@ top_values as (
 firsts as (
     select
         incident_id,
-        array_to_string(list(attempt_id order by attempted_at, attempt_id)[1:{{ examples }}], ', ')
+        {{ first_values_joined('attempt_id', [['attempted_at', 'asc'], ['attempt_id', 'asc']], examples) }}
             as example_attempt_ids,
         -- customer ids stay in the warehouse; a message shows their last characters, enough to
         -- tell them apart and look them up there
-        array_to_string(list(distinct masked order by masked)[1:{{ examples }}], ', ') as example_customers
+        {{ first_values_joined('masked', [['masked', 'asc']], examples, distinct=true) }} as example_customers
     from (
         select
             *,

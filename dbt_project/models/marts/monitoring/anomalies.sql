@@ -198,7 +198,7 @@ incident_numbers as (
 
 root_incidents as (
     select
-        * exclude (stretch_key, allowed_gap, starts_incident, incident_number),
+        {{ star_except(['stretch_key', 'allowed_gap', 'starts_incident', 'incident_number']) }},
         -- Stable across runs: detector, segment, grain and start (card testing: detector and
         -- start, the attack's leading entity may change as it unfolds).
         md5(concat_ws(
@@ -255,8 +255,8 @@ days_covered_by_hours as (
             segment_type,
             segment_value,
             date_trunc('day', window_start) as day_start,
-            arg_min(incident_id, window_start) as first_incident_id,
-            arg_max(incident_id, window_start) as last_incident_id
+            min_by(incident_id, window_start) as first_incident_id,
+            max_by(incident_id, window_start) as last_incident_id
         from hours_with_incident
         group by all
     ) as hours
@@ -280,7 +280,7 @@ explained_days as (
 ),
 
 all_anomalies as (
-    select * exclude (has_trigger) from root_incidents
+    select {{ star_except(['has_trigger']) }} from root_incidents
     union all
     select * from explained_hours
     union all

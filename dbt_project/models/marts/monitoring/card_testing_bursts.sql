@@ -94,7 +94,7 @@ bursts as (
         count(*) filter (where is_validated) as cards_validated,
         sum(amount_attempted) as amount_attempted,
         -- When the burst became visible: the first try of its N-th distinct card.
-        list_sort(list(first_tried_at))[{{ min_cards }}] as detected_at
+        {{ nth_smallest('first_tried_at', min_cards) }} as detected_at
     from cards
     group by all
     having count(*) >= 2

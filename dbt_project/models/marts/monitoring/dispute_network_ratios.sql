@@ -39,11 +39,11 @@ cases as (
 ),
 
 months as (
-    select unnest(generate_series(
-        (select min(month_start) from transactions),
-        (select date_trunc('month', as_of_at) from as_of),
-        interval 1 month
-    )) as month_start
+    select {{ series(
+        '(select min(month_start) from transactions)',
+        "(select date_trunc('month', as_of_at) from as_of)",
+        'interval 1 month',
+    ) }} as month_start
 ),
 
 programs as (
@@ -79,8 +79,8 @@ projected as (
         as_of.as_of_at >= programs.month_start + interval 1 month as is_complete_month,
         -- Share of the month the data covers, to project the current month to its end.
         least(
-            date_diff('second', programs.month_start, as_of.as_of_at)
-            / date_diff('second', programs.month_start, programs.month_start + interval 1 month),
+            {{ date_diff('second', "programs.month_start", "as_of.as_of_at") }}
+            / {{ date_diff('second', "programs.month_start", "programs.month_start + interval 1 month") }},
             1
         ) as month_elapsed
     from programs

@@ -22,10 +22,10 @@ as_of as (
 ),
 
 calendar as (
-    select unnest(generate_series(
-        (select min(day_start) from disputes), (select date_trunc('day', as_of_at) from as_of),
-        interval 1 day
-    )) as day_start
+    select {{ series(
+        '(select min(day_start) from disputes)', "(select date_trunc('day', as_of_at) from as_of)",
+        'interval 1 day',
+    ) }} as day_start
 ),
 
 daily as (
@@ -46,7 +46,7 @@ daily as (
 screening as (
     select
         *,
-        greatest(median(disputes) over history, 1) as screening_lambda
+        greatest({{ window_median('disputes') }} over history, 1) as screening_lambda
     from daily
     window history as (order by day_start rows between {{ history_days }} preceding and 1 preceding)
 ),
@@ -123,8 +123,9 @@ final as (
         end::decimal(18, 2) as revenue_affected,
         is_screened_out,
         -- at least one dispute per window: a quiet month does not make each dispute free evidence
+        -- (a double: Spark would divide the decimal 1.0 to 6 places, DuckDB divides doubles)
         case when is_lagged_history_complete
-                then greatest(lagged_expected_disputes, 1.0 / {{ history_days }})
+                then greatest(lagged_expected_disputes, 1::double / {{ history_days }})
         end as cusum_baseline_disputes,
         coalesce(
             expected_disputes_upper is not null
@@ -173,7 +174,7 @@ cusum_runs as (
 -- from there. Known on the alarm day, so the incident's start never moves on later runs.
 cusum_flagged as (
     select
-        * exclude (cusum_walk, cusum_run, cusum_alarm_day),
+        {{ star_except(['cusum_walk', 'cusum_run', 'cusum_alarm_day']) }},
         coalesce(day_start = cusum_alarm_day, false) as is_cusum_alarm,
         coalesce(cusum > 0 and day_start <= cusum_alarm_day, false) as is_cusum_member
     from (
@@ -225,7 +226,9 @@ stretches as (
 )
 
 select
-    * exclude (is_anomalous, stretch_disputes, stretch_expected_disputes, stretch_expected_upper),
+    {{ star_except(
+        ['is_anomalous', 'stretch_disputes', 'stretch_expected_disputes', 'stretch_expected_upper']
+    ) }},
     {{ poisson_tail_score('stretch_disputes', 'stretch_expected_upper') }} as stretch_score,
     is_anomalous or is_cusum_alarm or coalesce(
         is_elevated

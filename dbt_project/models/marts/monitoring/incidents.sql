@@ -80,8 +80,8 @@ grouped as (
         incident_id,
         any_value(detector) as detector,
         any_value(metric) as metric,
-        arg_max(segment_type, peak_order) as segment_type,
-        arg_max(segment_value, peak_order) as segment_value,
+        max_by(segment_type, peak_order) as segment_type,
+        max_by(segment_value, peak_order) as segment_value,
         any_value(window_grain) as window_grain,
         any_value(value_unit) as value_unit,
         min(window_start) as started_at,
@@ -93,12 +93,12 @@ grouped as (
         sum(expected_events) as sum_expected_events,
         sum(revenue_affected) as sum_revenue_affected,
         max(revenue_affected) as max_revenue_affected,
-        arg_max(window_start, peak_order) as peak_window_start,
-        arg_max(observed_value, peak_order) as peak_observed_value,
-        arg_max(expected_value, peak_order) as peak_expected_value,
-        arg_max(attempts, peak_order) as peak_attempts,
-        arg_max(events, peak_order) as peak_events,
-        arg_max(lift, peak_order) as peak_lift,
+        max_by(window_start, peak_order) as peak_window_start,
+        max_by(observed_value, peak_order) as peak_observed_value,
+        max_by(expected_value, peak_order) as peak_expected_value,
+        max_by(attempts, peak_order) as peak_attempts,
+        max_by(events, peak_order) as peak_events,
+        max_by(lift, peak_order) as peak_lift,
         max(score) as peak_score,
         any_value(reporting_currency) as reporting_currency
     from roots
@@ -127,14 +127,15 @@ sized as (
         as_of.as_of_at,
         -- Over once a complete window of the segment is back to normal after the last elevated
         -- one, or after `incident_max_silence_windows` windows without data (card testing: the
-        -- burst gap; network ratios: a month).
+        -- burst gap; network ratios: a month). One sum per branch: Spark's intervals of months
+        -- and of hours or days are different types, which one case expression cannot return.
         not(
             back_to_normal.first_normal_end is not null
-            or as_of.as_of_at >= grouped.last_window_end + case grouped.window_grain
-                when 'hour' then interval {{ max_silence_windows }} hours
-                when 'day' then interval {{ max_silence_windows }} days
-                when 'month' then interval 1 month
-                else interval {{ card_testing_gap_minutes }} minutes
+            or as_of.as_of_at >= case grouped.window_grain
+                when 'hour' then grouped.last_window_end + interval {{ max_silence_windows }} hours
+                when 'day' then grouped.last_window_end + interval {{ max_silence_windows }} days
+                when 'month' then grouped.last_window_end + interval 1 month
+                else grouped.last_window_end + interval {{ card_testing_gap_minutes }} minutes
             end
         ) as is_open
     from grouped
@@ -146,7 +147,7 @@ with_bursts as (
     select
         sized.*,
         bursts.cards_validated,
-        date_diff('minute', bursts.started_at, bursts.ended_at) as burst_minutes
+        {{ date_diff('minute', "bursts.started_at", "bursts.ended_at") }} as burst_minutes
     from sized
     left join {{ ref('card_testing_bursts') }} as bursts
         on {{ is_card_testing_burst_of('sized', 'bursts', 'peak_window_start') }}
@@ -211,28 +212,29 @@ select
     revenue_affected::decimal(18, 2) as revenue_affected,
     reporting_currency,
     severity,
+    -- printf, not DuckDB's format(): Spark has printf-style formatting only.
     case detector
         when 'failure_rate'
-            then format(
-                    'Failure rate of {} = {} at {:.1f}% vs {:.1f}% expected over {} {}(s): '
-                    || '{:d} of {:d} attempts failed.',
+            then printf(
+                    'Failure rate of %s = %s at %.1f%% vs %.1f%% expected over %d %s(s): '
+                    || '%d of %d attempts failed.',
                     segment_type, segment_value, 100 * observed_value, 100 * expected_value,
                     window_count, window_grain, events, attempts
                 )
         when 'card_testing'
-            then format(
-                    'Card testing from {} {}: {:d} distinct cards tried in {} minutes, '
-                    || '{:d} of {:d} attempts declined, {:d} card(s) validated.',
+            then printf(
+                    'Card testing from %s %s: %d distinct cards tried in %d minutes, '
+                    || '%d of %d attempts declined, %d card(s) validated.',
                     segment_type, segment_value, observed_value::bigint, burst_minutes, events, attempts,
                     cards_validated
                 )
         when 'dispute_spike'
-            then format(
-                    '{:d} disputes opened vs {:.1f} expected over {} day(s).',
+            then printf(
+                    '%d disputes opened vs %.1f expected over %d day(s).',
                     events, expected_value, window_count
                 )
-        else format(
-                '{} ratio {:.2f}% reached its {} level ({:.2f}%): {:d} cases over {:d} transactions.',
+        else printf(
+                '%s ratio %.2f%% reached its %s level (%.2f%%): %d cases over %d transactions.',
                 segment_value, 100 * peak_observed_value,
                 case peak_score when 3 then 'high excessive' when 2 then 'excessive' else 'early warning' end,
                 100 * peak_expected_value, peak_events, peak_attempts

@@ -41,13 +41,15 @@ status as (
             ' and ',
             case
                 when windows_insufficient_volume > 0
-                    then format(
-                            '{:,} with fewer than {} attempts',
-                            windows_insufficient_volume, {{ var('failure_rate_min_attempts') }}
+                    then printf(
+                            '%s with fewer than %d attempts',
+                            {{ thousands('windows_insufficient_volume') }},
+                            {{ var('failure_rate_min_attempts') }}
                         )
             end,
             case
-                when windows_no_baseline > 0 then format('{:,} without a baseline yet', windows_no_baseline)
+                when windows_no_baseline > 0
+                    then printf('%s without a baseline yet', {{ thousands('windows_no_baseline') }})
             end
         ) as not_evaluated_reasons
     from windows
@@ -68,22 +70,27 @@ select
     status.windows_no_baseline,
     status.min_window_attempts,
     status.evaluation_status,
+    -- printf and thousands(), not DuckDB's format(): Spark has printf-style formatting only.
     case
         when status.failure_rate_windows = 0
             then 'No billing attempts: failure rates were not evaluated.'
         when status.evaluation_status = 'not_evaluable'
-            then format(
-                    'Failure rates were not evaluated: none of the {:,} windows could be judged ({}). No '
+            then printf(
+                    'Failure rates were not evaluated: none of the %s windows could be judged (%s). No '
                     || 'anomaly among them means none could be found, not that none happened.',
-                    status.failure_rate_windows, status.not_evaluated_reasons
+                    {{ thousands('status.failure_rate_windows') }}, status.not_evaluated_reasons
                 )
         when status.evaluation_status = 'partly_evaluated'
-            then format(
-                    'Failure rates: {:,} of {:,} windows evaluated; {} could not raise an alert on '
+            then printf(
+                    'Failure rates: %s of %s windows evaluated; %s could not raise an alert on '
                     || 'their own.',
-                    status.windows_evaluated, status.failure_rate_windows, status.not_evaluated_reasons
+                    {{ thousands('status.windows_evaluated') }},
+                    {{ thousands('status.failure_rate_windows') }},
+                    status.not_evaluated_reasons
                 )
-        else format('Failure rates: all {:,} windows evaluated.', status.failure_rate_windows)
+        else printf(
+                'Failure rates: all %s windows evaluated.', {{ thousands('status.failure_rate_windows') }}
+            )
     end as evaluation_note
 from as_of
 cross join status

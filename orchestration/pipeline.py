@@ -128,7 +128,21 @@ def _run(settings: Settings, inputs: dict[str, str]) -> bool:
             # One INFO line per step and per file keeps progress readable; DEBUG is for the UI.
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         )
-    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return report_run(result)
+
+
+def report_run(result) -> bool:
+    """Whether a build run did all its work, printing the steps that did not."""
+    failed = steps_with(result, "STEP_FAILURE")
     if failed:
         print(f"Build FAILED in steps: {', '.join(failed)} — the published warehouse was kept.")
-    return result.success
+    # A step whose inputs never arrived is skipped, not failed, and Dagster still calls the run a
+    # success; on Spark a garbled dbt event once skipped the checks and publish that way.
+    skipped = steps_with(result, "STEP_SKIPPED")
+    if skipped:
+        print(f"Build INCOMPLETE, steps skipped (their inputs never arrived): {', '.join(skipped)}")
+    return result.success and not skipped
+
+
+def steps_with(result, event_type: str) -> list[str]:
+    return [e.step_key for e in result.all_events if e.event_type_value == event_type]

@@ -196,7 +196,7 @@ def test_dbt_project_vars_and_their_environment_defaults():
 def _vars_read() -> dict[str, set[str]]:
     """Every `var('name'[, default])` in the project's SQL: name -> the inline defaults found."""
     found: dict[str, set[str]] = {}
-    pattern = re.compile(r"var\(\s*['\"](\w+)['\"]\s*(?:,\s*([^)]+?))?\s*\)")
+    pattern = re.compile(r"\bvar\(\s*['\"](\w+)['\"]\s*(?:,\s*([^)]+?))?\s*\)")
     for folder in ("models", "macros", "tests"):
         for path in (DBT_PROJECT_DIR / folder).rglob("*.sql"):
             for name, default in pattern.findall(path.read_text()):

@@ -15,10 +15,7 @@
         {%- if only_keys %}
         where {{ key }} in ({{ only_keys }})
         {%- endif %}
-        qualify row_number() over (
-            partition by {{ key }}
-            order by updated_at desc, _loaded_at desc, _source_row desc
-        ) = 1
+        {{ newest_version_only(key) }}
     )
 {%- endmacro %}
 
@@ -29,6 +26,11 @@
     {%- if only_keys %}
     where {{ key }} in ({{ only_keys }})
     {%- endif %}
+    {{ newest_version_only(key) }}
+{%- endmacro %}
+
+
+{% macro newest_version_only(key) -%}
     qualify row_number() over (
         partition by {{ key }}
         order by updated_at desc, _loaded_at desc, _source_row desc

@@ -21,9 +21,13 @@ print('running checks', gx_loaded())
 """
 
 
-def test_only_running_checks_imports_great_expectations():
+def test_only_running_checks_imports_great_expectations(tmp_path):
+    # Run as a script file, as every entry point is: under `python -c` pyspark (imported by GX)
+    # takes the nameless __main__ for its own doctest run and exits the process.
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE)
     out = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=300
+        [sys.executable, str(probe)], capture_output=True, text=True, check=True, timeout=300
     )
     assert out.stdout.splitlines() == [
         "data_quality False",

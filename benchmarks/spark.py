@@ -9,6 +9,9 @@ the figures in `work/<size>/bench/spark.json`. Run it at low priority on a share
 
     nice -n 10 .venv/bin/python benchmarks/spark.py --sizes 1M
     nice -n 10 .venv/bin/python benchmarks/spark.py --sizes 1M,10M --spark-driver-memory 8g
+
+After `make bench` of the same commit, `--reuse-bench` takes the DuckDB figure from its median full
+build of the same landing data instead of building again.
 """
 
 from __future__ import annotations
@@ -35,12 +38,31 @@ def _dbt_seconds(build: dict) -> float | None:
     return build.get("profile", {}).get("phases", {}).get("dbt")
 
 
-def measure_size(label: str, customers: int, home: Path, driver_memory: str) -> dict:
+def bench_duckdb_build(home: Path, commit: str, generation: dict) -> dict | None:
+    """`make bench`'s median DuckDB full build of this home, if it measured this commit on this
+    landing data: at 10M it is an 8-minute build, and measuring it again adds nothing."""
+    path = home / "bench" / "results.json"
+    if not path.exists():
+        return None
+    bench = json.loads(path.read_text())
+    if (
+        bench.get("commit") != commit
+        or bench.get("generation", {}).get("config") != generation["config"]
+    ):
+        return None
+    build = report.median_build(bench)
+    return {**build, "source": "make bench"} if build and build["ok"] else None
+
+
+def measure_size(
+    label: str, customers: int, home: Path, driver_memory: str, reuse_bench: bool
+) -> dict:
     env = run.build_env(home)
+    commit = report._git("rev-parse", "--short", "HEAD")
     results: dict = {
         "size": label,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": report._git("rev-parse", "--short", "HEAD"),
+        "commit": commit,
         "spark_driver_memory": driver_memory,
         "generation": run.generate(home, customers, run.MONTHS, env),
         "builds": {},
@@ -48,6 +70,14 @@ def measure_size(label: str, customers: int, home: Path, driver_memory: str) -> 
     remove_drop(home / "landing")
     run.prepare_dbt(env)
     for engine in ENGINES:
+        if engine == "duckdb" and reuse_bench:
+            reused = bench_duckdb_build(home, commit, results["generation"])
+            if reused is not None:
+                run.log(
+                    f"{label}: DuckDB full build taken from make bench ({reused['seconds']:.0f} s)"
+                )
+                results["builds"][engine] = reused
+                continue
         run.reset_home(home)
         engine_env = {
             **env,
@@ -81,7 +111,8 @@ def render(results: list[dict]) -> str:
                 f"| {report._s(build['cpu_seconds'])} | {report._s(_dbt_seconds(build))} "
                 f"| {report._mb(build['peak_rss_mb'])} "
                 f"| {result['spark_driver_memory'] if engine == 'spark' else '–'} | {load} "
-                f"| {'ok' if build['ok'] else 'FAILED: ' + (build['failure'] or '?')[:200]} |"
+                f"| {'ok' if build['ok'] else 'FAILED: ' + (build['failure'] or '?')[:200]}"
+                f"{' (median full build of `make bench`)' if build.get('source') else ''} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -96,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         help="heap of the local Spark session (ARREARS_SPARK_DRIVER_MEMORY)",
     )
     parser.add_argument("--out", type=Path, help=f"report (default {RESULTS})")
+    parser.add_argument(
+        "--reuse-bench",
+        action="store_true",
+        help="take the DuckDB figure from make bench's full builds of the same commit and data",
+    )
     args = parser.parse_args(argv)
     work = args.work or run.WORK_DIR
     work.mkdir(parents=True, exist_ok=True)
@@ -104,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     for label in [s.strip() for s in args.sizes.split(",") if s.strip()]:
         customers = max(100, int(round(run.parse_size(label) / ratio, -2)))
         run.log(f"size {label}: {customers:,} customers, engines {', '.join(ENGINES)}")
-        results.append(measure_size(label, customers, work / label, args.spark_driver_memory))
+        results.append(
+            measure_size(label, customers, work / label, args.spark_driver_memory, args.reuse_bench)
+        )
         out = args.out or RESULTS
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render(results))

@@ -17,6 +17,7 @@ PHASES = (
     ("connectors", ("connectors__",)),
     ("raw checks", ("raw_quality",)),
     ("ingestion", ("raw__",)),
+    ("risk score", ("risk__",)),
     ("dbt", ("arrears_dbt", "dbt")),
     ("mart checks", ("mart_quality",)),
     ("alerts", ("alerting__", "alert")),
@@ -56,7 +57,8 @@ class BuildProfile:
     run_start: float
     run_end: float
     steps: list[Step]
-    # dbt: every node of the one dbt invocation, slowest first (empty when not found).
+    # dbt: every node of the run's dbt invocations, slowest first (empty when not found);
+    # dbt_elapsed is the sum of their elapsed times, run_results_path the largest invocation's.
     dbt_invocation_id: str | None = None
     dbt_elapsed: float | None = None
     dbt_models: list[ModelTiming] = field(default_factory=list)
@@ -106,7 +108,9 @@ def find_run_results(invocation_id: str, roots: list[Path]) -> Path | None:
     for root in roots:
         if not root.exists():
             continue
-        for path in sorted(root.rglob("run_results.json")):
+        # run_results.<step>.json: the pipeline's copy of each dbt step's (another step's
+        # invocation rewrites run_results.json itself).
+        for path in sorted(root.rglob("run_results*.json")):
             try:
                 meta = json.loads(path.read_text()).get("metadata", {})
             except (OSError, ValueError):
@@ -172,6 +176,7 @@ def build_profile(dagster_home: Path, run_results_roots: list[Path]) -> BuildPro
         run_end=record.end_time or 0,
         steps=sorted(steps, key=lambda s: s.start),
     )
+    found = []
     for invocation_id in sorted(invocation_ids):
         path = find_run_results(invocation_id, run_results_roots)
         if path is None:
@@ -179,9 +184,12 @@ def build_profile(dagster_home: Path, run_results_roots: list[Path]) -> BuildPro
         run_results = json.loads(path.read_text())
         manifest_path = path.with_name("manifest.json")
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+        found.append((invocation_id, path, run_results, dbt_timings(run_results, manifest)))
+    if found:
+        invocation_id, path, _, _ = max(found, key=lambda f: len(f[3]))
         profile.dbt_invocation_id = invocation_id
-        profile.dbt_elapsed = float(run_results.get("elapsed_time") or 0.0)
-        profile.dbt_models = dbt_timings(run_results, manifest)
         profile.run_results_path = str(path)
-        break
+        profile.dbt_elapsed = sum(float(f[2].get("elapsed_time") or 0.0) for f in found)
+        models = [m for f in found for m in f[3]]
+        profile.dbt_models = sorted(models, key=lambda t: t.seconds, reverse=True)
     return profile

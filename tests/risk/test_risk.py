@@ -124,10 +124,10 @@ def test_too_few_delinquencies_is_a_recorded_reason(tmp_path):
     )
 
 
-def test_the_model_learns_a_signal_the_rule_cannot_see():
-    # Synthetic history (the learning code, not the sample's signal): delinquency follows
-    # reminders ignored and days past due; a failed payment adds only a little. The rule "any
-    # failed payment in 90 days" sees only the latter, so the calibrated model must rank better.
+def _signal_history() -> pd.DataFrame:
+    """Synthetic history (the learning code, not the sample's signal): delinquency follows
+    reminders ignored and days past due; a failed payment adds only a little. 400 subscriptions,
+    12 month ends of 2025 and an as-of date; a tenth of the days late unknown, a fifth in FR."""
     rng = np.random.default_rng(7)
     months = [(pd.Timestamp(2025, m, 1) + pd.offsets.MonthEnd(0)).date() for m in range(1, 13)]
     rows = []
@@ -146,17 +146,73 @@ def test_the_model_learns_a_signal_the_rule_cannot_see():
                     if observed
                     else None,
                     "reminders_ignored_90d": float(ignored),
-                    "mean_days_late": late,
+                    "mean_days_late": np.nan if i % 10 == 0 else late,
                     "failed_attempts_90d": float(failed),
+                    "country": "FR" if i % 5 == 0 else "DE",
                 }
             )
+    return _frame(rows)
+
+
+def test_the_model_learns_a_signal_the_rule_cannot_see():
+    # The rule "any failed payment in 90 days" sees only the weak part of the signal, so the
+    # calibrated model must rank better.
     report, scores, evaluation, model_row = risk.train_and_score(
-        _frame(rows), risk.RiskConfig(evaluation_months=2)
+        _signal_history(), risk.RiskConfig(evaluation_months=2)
     )
     auc = dict(zip(evaluation["model"], evaluation["roc_auc"], strict=True))
     assert report.status == "scored" and len(scores) == 400
     assert auc["gradient_boosting"] >= auc["rule_failed_payment_90d"] + 0.05, auc
     assert {"reminders_ignored_90d", "mean_days_late"} <= set(report.top_features[:3])
+    # 9 month ends (January to September 30, whose horizon ends November 29) had their 60-day
+    # outcome by the first evaluated month end (November 30), 400 rows each, all fitted.
+    assert model_row["training_rows"] == model_row["fitted_rows"] == 9 * 400
+
+
+def test_a_large_history_is_fitted_on_a_sample_and_still_scores_every_subscription():
+    # Above max_fitted_rows the models learn from a seeded sample of the 3,600 training rows; the
+    # signal is still found, the evaluation still uses all 800 held-out rows, every subscription
+    # is still scored, and the model row says how many rows were fitted.
+    config = risk.RiskConfig(evaluation_months=2, max_fitted_rows=1_000, max_importance_rows=300)
+    report, scores, evaluation, model_row = risk.train_and_score(_signal_history(), config)
+    auc = dict(zip(evaluation["model"], evaluation["roc_auc"], strict=True))
+    assert (model_row["training_rows"], model_row["fitted_rows"]) == (3_600, 1_000)
+    assert set(evaluation["evaluation_rows"]) == {800} and len(scores) == 400
+    assert auc["gradient_boosting"] >= auc["rule_failed_payment_90d"] + 0.05, auc
+    assert {"reminders_ignored_90d", "mean_days_late"} <= set(report.top_features[:3])
+    again = risk.train_and_score(_signal_history(), config)[1]
+    pd.testing.assert_frame_equal(scores, again)  # seeded: the same sample every run
+
+
+def test_reasons_equal_predicting_every_feature_of_every_row_again():
+    # reasons() predicts again only the rows whose value differs from the reference; the naive
+    # way, every row with every feature replaced, must give the same reasons.
+    history = _signal_history()
+    train = history[history["is_target_observed"]]
+    categories = {n: sorted(train[n].dropna().unique().tolist()) for n in risk.CATEGORICAL}
+    x = risk._design(train, categories)
+    model = risk._gradient_boosting(risk.RiskConfig()).fit(x, train[risk.TARGET].astype(bool))
+    reference = {n: float(np.nanmedian(x[n])) for n in risk.NUMERIC} | {
+        n: train[n].mode().iloc[0] for n in risk.CATEGORICAL
+    }
+    rows = risk._design(history[history["is_as_of_date"]], categories)
+    base = model.predict_proba(rows)[:, 1]
+    lifts = np.zeros((len(rows), len(risk.FEATURES)))
+    for j, name in enumerate(risk.FEATURES):
+        neutral = rows.copy()
+        neutral[name] = (
+            pd.Categorical([reference[name]] * len(rows), categories=rows[name].cat.categories)
+            if name in risk.CATEGORICAL
+            else reference[name]
+        )
+        lifts[:, j] = base - model.predict_proba(neutral)[:, 1]
+    naive = []
+    for i in range(len(rows)):
+        ranked = [j for j in np.argsort(-lifts[i], kind="stable")[:3] if lifts[i, j] > 0]
+        value = rows.iloc[i]
+        naive.append([risk._reason_text(risk.FEATURES[j], value[risk.FEATURES[j]]) for j in ranked])
+    assert risk.reasons(model, rows, reference) == naive
+    assert sum(bool(r) for r in naive) > 200  # most rows have a reason: the comparison has teeth
 
 
 def test_sample_build_records_why_it_did_not_score(sample_settings):

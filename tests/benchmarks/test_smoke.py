@@ -84,6 +84,8 @@ def test_steps_are_grouped_into_build_phases():
     assert profile.phase_of("raw_quality_layer_2") == "raw checks"
     assert profile.phase_of("arrears_dbt") == "dbt"
     assert profile.phase_of("arrears_dbt_2") == "dbt"
+    assert profile.phase_of("risk_dbt") == "dbt"
+    assert profile.phase_of("risk__subscription_scores") == "risk score"
     assert profile.phase_of("mart_quality_checks") == "mart checks"
     assert profile.phase_of("alerting__alerts") == "alerts"
     assert profile.phase_of("published_warehouse") == "publish"

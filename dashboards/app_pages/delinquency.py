@@ -239,20 +239,21 @@ with ui.guard("At risk"):
     st.subheader(f"At risk: who may fall behind in the next {horizon_days} days")
     ui.company_wide("The delinquency score covers every subscription active at the as-of date.")
     model = q.subscription_risk_model()
-    at_risk = q.subscription_risk()
+    # A mixed-type row reads counts as floats: they are named one by one.
+    summary = q.subscription_risk_summary().iloc[0]
+    scored, high, medium = (int(summary[c]) for c in ("scored", "high", "medium"))
     if model.empty or model["status"].iloc[0] != "scored":
         reason = model["reason"].iloc[0] if not model.empty else "the score has not run yet."
         st.info(f"No delinquency score yet. {reason}", icon=":material/hourglass_empty:")
-    elif at_risk.empty:
+    elif scored == 0:
         st.info("No subscription is active at the as-of date.", icon=":material/filter_alt_off:")
     else:
-        bands = at_risk["risk_band"].value_counts()
         evaluation = q.subscription_risk_evaluation().set_index("model")
         auc = evaluation["roc_auc"]
         st.caption(
-            f"{len(at_risk):,} active subscriptions scored; "
-            f"{ui.money_exact(at_risk['expected_revenue_at_risk_reporting'].sum(), currency)} "
-            f"expected MRR at risk; {bands.get('high', 0):,} high and {bands.get('medium', 0):,} "
+            f"{scored:,} active subscriptions scored; "
+            f"{ui.money_exact(summary['expected_revenue_at_risk_reporting'], currency)} "
+            f"expected MRR at risk; {high:,} high and {medium:,} "
             "medium risk. Expected revenue at risk = probability × MRR. Out-of-time ROC AUC "
             f"{auc.get('gradient_boosting', float('nan')):.2f} (rule 'any failed payment in "
             f"{q.window_days('risk_feature_window_days')} days': "
@@ -260,7 +261,7 @@ with ui.guard("At risk"):
             "features that raise this subscription's score most; see docs/model_card.md."
         )
         ui.table(
-            at_risk.head(50),
+            q.subscription_risk(limit=50),
             {
                 "subscription_id": ui.Col("text", "Subscription"),
                 "customer_id": ui.Col("text", "Customer"),
@@ -276,4 +277,10 @@ with ui.guard("At risk"):
             height=300,
             key="subscription_risk",
         )
-        ui.download_csv(at_risk, "Download every score (CSV)", "subscription_risk.csv")
+        # Every score is a large fetch at scale (1.2M rows at 10M payment attempts): on demand.
+        if st.toggle("Prepare every score as CSV", key="subscription_risk_csv"):
+            ui.download_csv(
+                q.subscription_risk(limit=None),
+                "Download every score (CSV)",
+                "subscription_risk.csv",
+            )

@@ -787,3 +787,49 @@ def test_failed_vs_recovered_mrr_churn_and_first_attempt_tiles_equal_the_marts(p
         at.multiselect(key="filter_plan").select(plan_row[1]).run()
         assert metric(at, label).value == f"{plan_row[2] / plan_row[3] * 100:.1f}%"
     assert not at.exception and not at.error
+
+
+def test_at_risk_section_reads_a_summary_and_the_top_fifty_not_every_score(published, tmp_path):
+    # 60 hand-made scores: subscription i has probability i/100 and MRR 10.00, so expected revenue
+    # at risk i/10; in all 183.00 (10 x 1,830 / 100), 11 high (i >= 50) and 30 medium (20..49).
+    # The page shows the 50 largest (s60 first) and fetches every score only when asked for the CSV.
+    settings = copy_settings(published, tmp_path / "home")
+    scores = pd.DataFrame(
+        {
+            "subscription_id": [f"s{i:02d}" for i in range(1, 61)],
+            "customer_id": [f"c{i:02d}" for i in range(1, 61)],
+            "scoring_date": pd.Timestamp("2026-11-23"),
+            "probability": [i / 100 for i in range(1, 61)],
+            "risk_band": [
+                "high" if i >= 50 else "medium" if i >= 20 else "low" for i in range(1, 61)
+            ],
+            "mrr_reporting": 10.0,
+            "expected_revenue_at_risk_reporting": [i / 10 for i in range(1, 61)],
+            "model_version": "hand-made",
+        }
+    )
+    with duckdb.connect(str(settings.published_path.resolve())) as con:
+        con.execute("delete from marts.subscription_risk")
+        con.register("scores", scores)
+        con.execute("insert into marts.subscription_risk by name select * from scores")
+        con.execute("update marts.subscription_risk_model set status = 'scored', reason = null")
+        con.execute("delete from marts.subscription_risk_evaluation")
+        con.execute(
+            "insert into marts.subscription_risk_evaluation (model, roc_auc, evaluation_rows, "
+            "evaluation_positives, model_version) values "
+            "('gradient_boosting', 0.85, 100, 5, 'hand-made'), "
+            "('rule_failed_payment_90d', 0.65, 100, 5, 'hand-made')"
+        )
+    with pointed_at(settings):
+        at = run_page("app_pages/delinquency.py")
+        assert not at.exception, at.exception
+        caption = next(c.value for c in at.caption if "active subscriptions scored" in c.value)
+        assert caption.startswith(
+            "60 active subscriptions scored; €183.00 expected MRR at risk; 11 high and 30 medium"
+        ), caption
+        table = next(d.value for d in at.dataframe if "reason_1" in d.value.columns)
+        assert len(table) == 50 and table["subscription_id"].iloc[0] == "s60"
+        assert not at.get("download_button")
+        at.toggle(key="subscription_risk_csv").set_value(True).run()
+        assert not at.exception, at.exception
+        assert len(at.get("download_button")) == 1

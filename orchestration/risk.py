@@ -351,7 +351,7 @@ def reasons(model, x: pd.DataFrame, reference: dict[str, object], top: int = 3) 
     lifts = np.zeros((len(x), len(FEATURES)))
     for j, name in enumerate(FEATURES):
         # A row already at the reference value would predict the same probability (lift 0):
-        # only the others are predicted again, which at 1M payment attempts halves the work.
+        # only the others are predicted again (most rows of the sparse counts are skipped).
         if name in CATEGORICAL:
             changed = (x[name] != reference[name]).to_numpy() | x[name].isna().to_numpy()
         else:

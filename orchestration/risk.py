@@ -486,10 +486,9 @@ def _train_and_score(
             "model_version": version,
         }
     )
-    importance_rows = _at_most(
-        pd.DataFrame({"row": np.arange(len(held_out))}), config.max_importance_rows, config.seed
-    )["row"].to_numpy()
-    top = _top_features(booster, x_eval.iloc[importance_rows], y_eval[importance_rows], config)
+    judged = _at_most(held_out, config.max_importance_rows, config.seed)
+    y_judged = judged[TARGET].astype(bool).to_numpy()
+    top = _top_features(booster, _design(judged, categories), y_judged, config)
     report = RiskReport(
         "scored", None, version, len(scores), evaluation, top, calibration(y_eval, predicted)
     )
